@@ -1,0 +1,65 @@
+// GEMM at ELECTRA-Small shapes, in the three layouts a linear layer uses:
+//   forward   Y[M,N]  = X[M,K] · W[N,K]ᵀ      (nt)
+//   backward  dX[M,K] = dY[M,N] · W[N,K]      (nn)
+//   weights   dW[N,K] = dY[M,N]ᵀ · X[M,K]     (tn)
+// M = 4096 tokens (32 x 128). Each shape runs through the build's GEMM engine
+// (`engine`) and Eigen's own kernel (`eigen`) side by side; GFLOP/s is the rate counter.
+#include <benchmark/benchmark.h>
+
+#include <electra/backend/cpu/gemm.hpp>
+#include <electra/core/rng.hpp>
+#include <electra/core/tensor.hpp>
+
+namespace {
+using electra::index_t;
+using electra::Tensor;
+
+constexpr index_t kTokens = 4096;
+enum Layout { nt = 0, nn = 1, tn = 2 };
+
+Tensor<float> random_tensor(index_t rows, index_t cols, std::uint64_t seed) {
+  Tensor<float> t({rows, cols});
+  const std::uint64_t key = electra::mix64(seed);
+  for (index_t i = 0; i < t.numel(); ++i) t.data()[i] = electra::uniform_at<float>(key, std::uint64_t(i)) - 0.5f;
+  return t;
+}
+
+template <bool UseEngine>
+void BM_Gemm(benchmark::State& state) {
+  const index_t K = state.range(0), N = state.range(1);
+  const auto layout = Layout(state.range(2));
+  const index_t M = kTokens;
+  const auto X = random_tensor(M, K, 1), W = random_tensor(N, K, 2), dY = random_tensor(M, N, 3);
+  Tensor<float> out(layout == nt ? electra::Shape{M, N} : layout == nn ? electra::Shape{M, K} : electra::Shape{N, K});
+  auto call = [&](bool ta, bool tb, index_t m, index_t n, index_t k, const float* a, index_t lda, const float* b,
+                  index_t ldb, index_t ldc) {
+    if constexpr (UseEngine)
+      electra::cpu::gemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, out.data(), ldc);
+    else
+      electra::cpu::detail::gemm_eigen(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, out.data(), ldc);
+  };
+  for (auto _ : state) {
+    if (layout == nt) call(false, true, M, N, K, X.data(), K, W.data(), K, N);
+    if (layout == nn) call(false, false, M, K, N, dY.data(), N, W.data(), K, K);
+    if (layout == tn) call(true, false, N, K, M, dY.data(), N, X.data(), K, K);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * double(M) * double(N) * double(K) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(electra::threading_report() + ", engine: " + electra::cpu::gemm_engine_report());
+}
+
+void SmallShapes(benchmark::internal::Benchmark* b) {
+  // [K, N] of ELECTRA-Small's discriminator and generator linears, and the vocab projection.
+  const int shapes[][2] = {{128, 256}, {256, 256}, {256, 1024}, {1024, 256}, {64, 64}, {64, 256}, {256, 64}, {128, 30522}};
+  for (auto& s : shapes)
+    for (int layout : {nt, nn, tn}) b->Args({s[0], s[1], layout});
+  b->ArgNames({"K", "N", "layout"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+}  // namespace
+
+BENCHMARK(BM_Gemm<true>)->Name("gemm/engine")->Apply(SmallShapes);
+BENCHMARK(BM_Gemm<false>)->Name("gemm/eigen")->Apply(SmallShapes);
+BENCHMARK_MAIN();

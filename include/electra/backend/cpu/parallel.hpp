@@ -1,0 +1,17 @@
+// parallel_rows: the one helper that spreads independent rows over OpenMP threads,
+// only when the total work (rows x row_cost elements) is above kParallelThreshold.
+#pragma once
+#include "../../core/config.hpp"
+#include "../../core/threading.hpp"
+
+namespace electra::cpu {
+
+template <class F>
+void parallel_rows(index_t rows, index_t row_cost, F&& body) {
+  const int threads = num_threads();
+  const bool go_parallel = threads > 1 && rows > 1 && rows * row_cost >= kParallelThreshold;
+#pragma omp parallel for num_threads(threads) schedule(static) if (go_parallel)
+  for (index_t r = 0; r < rows; ++r) body(r);
+}
+
+}  // namespace electra::cpu

@@ -1,0 +1,71 @@
+// Fully connected layer, weights stored [out, in] as PyTorch/HuggingFace do.
+//   y[R,N] = x[R,K] · W[N,K]ᵀ + b[N]        (x may have any leading shape; R = their product)
+//   dx += dy·W      dW += dyᵀ·x      db += Σ_rows dy
+#pragma once
+#include "../autograd/var.hpp"
+#include "../backend/cpu/gemm.hpp"
+
+namespace electra::ops {
+
+namespace detail {
+template <class T>
+struct LinearNode : OpNode<T> {
+  Var<T> x, W, b;
+  Tensor<T> xv;  // contiguous input
+  index_t R, K, N;
+  const char* name() const override { return "linear"; }
+  void backward(const Tensor<T>& dy_in) override {
+    const Tensor<T> dy = dy_in.contiguous();
+    if (x.requires_grad())
+      cpu::gemm(false, false, R, K, N, T(1), dy.data(), N, W.value().data(), K, T(1),
+                x.impl()->grad_buffer().data(), K);
+    if (W.requires_grad())
+      cpu::gemm(true, false, N, K, R, T(1), dy.data(), N, xv.data(), K, T(1), W.impl()->grad_buffer().data(), K);
+    if (b.requires_grad()) {
+      T* db = b.impl()->grad_buffer().data();
+      for (index_t r = 0; r < R; ++r)
+        for (index_t j = 0; j < N; ++j) db[j] += dy.data()[r * N + j];
+    }
+  }
+};
+}  // namespace detail
+
+// bias may be an empty Var (no bias).
+template <class T>
+Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& bias = Var<T>()) {
+  const Shape& xs = x.shape();
+  ELECTRA_CHECK(W.shape().rank() == 2 && xs.rank() >= 1 && xs.back() == W.shape()[1], shape_error,
+                "linear: input ", xs.to_string(), " does not match weight ", W.shape().to_string(),
+                " (weights are [out, in])");
+  ELECTRA_CHECK(W.value().is_contiguous(), shape_error, "linear: weight must be contiguous");
+  const index_t K = W.shape()[1], N = W.shape()[0], R = xs.numel() / std::max<index_t>(K, 1);
+  if (bias.defined())
+    ELECTRA_CHECK(bias.shape() == Shape{N}, shape_error, "linear: bias ", bias.shape().to_string(),
+                  " does not match weight ", W.shape().to_string());
+  const Tensor<T> xv = x.value().contiguous();
+  Shape ys = xs;
+  ys[ys.rank() - 1] = N;
+  Tensor<T> y(ys);
+  if (bias.defined()) {
+    const T* bp = bias.value().data();
+    for (index_t r = 0; r < R; ++r) std::copy(bp, bp + N, y.data() + r * N);
+  }
+  cpu::gemm(false, true, R, N, K, T(1), xv.data(), K, W.value().data(), K, bias.defined() ? T(1) : T(0), y.data(),
+            N);
+  return record_op(
+      std::move(y),
+      [&] {
+        auto* n = new detail::LinearNode<T>();
+        n->x = x;
+        n->W = W;
+        n->b = bias;
+        n->xv = xv;
+        n->R = R;
+        n->K = K;
+        n->N = N;
+        return n;
+      },
+      x, W, bias);
+}
+
+}  // namespace electra::ops
