@@ -9,6 +9,7 @@
 #include <electra/backend/cpu/gemm.hpp>
 #include <electra/core/rng.hpp>
 #include <electra/core/tensor.hpp>
+#include <xsimd/xsimd.hpp>
 
 namespace {
 using electra::index_t;
@@ -58,8 +59,35 @@ void SmallShapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"K", "N", "layout"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
+// The machine's FP32 FMA peak, measured: every thread runs 12 independent chains of
+// batch FMAs (enough to cover FMA latency on two ports). 2 flops per lane per FMA.
+void BM_FmaPeak(benchmark::State& state) {
+  using B = xsimd::batch<float>;
+  constexpr int kChains = 12;
+  constexpr long kIters = 1 << 20;
+  const int threads = electra::num_threads();
+  double flops = 0;
+  for (auto _ : state) {
+    float sink = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    {
+      B acc[kChains];
+      for (int c = 0; c < kChains; ++c) acc[c] = B(float(c) * 1e-3f);
+      const B m(0.999999f), a(1e-7f);
+      for (long i = 0; i < kIters; ++i)
+        for (int c = 0; c < kChains; ++c) acc[c] = xsimd::fma(acc[c], m, a);
+      for (int c = 0; c < kChains; ++c) sink += xsimd::hadd(acc[c]);
+    }
+    benchmark::DoNotOptimize(sink);
+  }
+  flops = 2.0 * kChains * double(B::size) * double(kIters) * threads;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(electra::threading_report());
+}
+
 }  // namespace
 
+BENCHMARK(BM_FmaPeak)->Name("fma_peak")->UseRealTime();
 BENCHMARK(BM_Gemm<true>)->Name("gemm/engine")->Apply(SmallShapes);
 BENCHMARK(BM_Gemm<false>)->Name("gemm/eigen")->Apply(SmallShapes);
 BENCHMARK_MAIN();

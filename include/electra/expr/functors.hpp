@@ -9,6 +9,13 @@
 
 namespace electra::expr::fn {
 
+// The SIMD form exists only where xsimd does (never in nvcc's device pass).
+#if defined(ELECTRA_HAS_XSIMD)
+#define ELECTRA_SIMD_FORM(...) __VA_ARGS__
+#else
+#define ELECTRA_SIMD_FORM(...)
+#endif
+
 // Defines a unary functor `name` with scalar body `sexpr` and batch body `bexpr` (in x).
 #define ELECTRA_UNARY_FUNCTOR(name, sexpr, bexpr)                 \
   struct name {                                                   \
@@ -17,10 +24,7 @@ namespace electra::expr::fn {
       using std::exp, std::log, std::sqrt, std::tanh, std::erf;   \
       return sexpr;                                               \
     }                                                             \
-    template <class B>                                            \
-    B batch(const B& x) const {                                   \
-      return bexpr;                                               \
-    }                                                             \
+    ELECTRA_SIMD_FORM(template <class B> B batch(const B& x) const { return bexpr; }) \
   };
 
 ELECTRA_UNARY_FUNCTOR(Neg, -x, -x)
@@ -44,10 +48,7 @@ ELECTRA_UNARY_FUNCTOR(Reciprocal, T(1) / x, B(1) / x)
       using std::pow;                                \
       return sexpr;                                  \
     }                                                \
-    template <class B>                               \
-    B batch(const B& a, const B& b) const {          \
-      return bexpr;                                  \
-    }                                                \
+    ELECTRA_SIMD_FORM(template <class B> B batch(const B& a, const B& b) const { return bexpr; }) \
   };
 
 ELECTRA_BINARY_FUNCTOR(Add, a + b, a + b)
@@ -71,10 +72,9 @@ struct Where {
   ELECTRA_HD T operator()(T c, T a, T b) const {
     return c != T(0) ? a : b;
   }
-  template <class B>
-  B batch(const B& c, const B& a, const B& b) const {
+  ELECTRA_SIMD_FORM(template <class B> B batch(const B& c, const B& a, const B& b) const {
     return xsimd::select(c != B(0), a, b);
-  }
+  })
 };
 
 }  // namespace electra::expr::fn
