@@ -1,8 +1,9 @@
 // Cross-entropy over class logits, averaged over weighted rows:
 //   nll_i = −log softmax(logits_i)[t_i]
-//   loss  = Σ_i w_i · nll_i / Σ_i w_i       rows with t_i == ignore_index have w_i = 0;
+//   loss  = Σ_i w_i · nll_i / (Σ_i w_i + ε)  rows with t_i == ignore_index have w_i = 0;
 //                                            w_i = 1 when no weights are given; loss = 0 if Σ w = 0
-//   dlogits_i += dloss · w_i / Σw · (softmax(logits_i) − onehot(t_i))
+//   dlogits_i += dloss · w_i / (Σw + ε) · (softmax(logits_i) − onehot(t_i))
+// ε (denominator_eps) is 0 by default; the official MLM loss uses 1e-6 (run_pretraining.py).
 // logits [N,C], targets [N] (int32), weights [N] (optional).
 #pragma once
 #include <cmath>
@@ -41,7 +42,7 @@ struct CrossEntropyNode : OpNode<T> {
 
 template <class T>
 Var<T> cross_entropy(const Var<T>& logits, const Tensor<std::int32_t>& targets, const Tensor<T>& weights = {},
-                     std::int32_t ignore_index = kIgnoreIndex) {
+                     std::int32_t ignore_index = kIgnoreIndex, double denominator_eps = 0.0) {
   ELECTRA_CHECK(logits.shape().rank() == 2, shape_error, "cross_entropy: logits must be [N,C], got ",
                 logits.shape().to_string());
   const index_t N = logits.shape()[0], C = logits.shape()[1];
@@ -62,7 +63,7 @@ Var<T> cross_entropy(const Var<T>& logits, const Tensor<std::int32_t>& targets, 
     if (w != 0) loss -= w * double(log_probs.data()[i * C + t]);
     wsum += w;
   }
-  const double inv = wsum > 0 ? 1.0 / wsum : 0.0;
+  const double inv = wsum > 0 ? 1.0 / (wsum + denominator_eps) : 0.0;
   for (index_t i = 0; i < N; ++i) row_scale.data()[i] = T(double(row_scale.data()[i]) * inv);
   return record_op(
       Tensor<T>::full(Shape{}, T(loss * inv)),
