@@ -1,18 +1,24 @@
 // The electra program: a thin shell over the library, one subcommand per job.
+//   electra detect   replaced-token probabilities from a discriminator
 //   electra flops    FLOPs counts with the official method
+//   electra init     a freshly initialised model in HuggingFace's layout
 // Each subcommand lives in examples/cli/cmd_<name>.hpp.
 #include <cstdio>
 #include <cstring>
 #include <electra/core/error.hpp>
 #include <string>
 
+#include "cli/cmd_detect.hpp"
 #include "cli/cmd_flops.hpp"
+#include "cli/cmd_init.hpp"
 
 namespace {
 const char* kUsage =
     "usage: electra <command> [options]\n"
     "commands:\n"
+    "  detect    probability that each token of a text was replaced, from a discriminator\n"
     "  flops     FLOPs of training or running a model, counted as the ELECTRA paper does\n"
+    "  init      write a freshly initialised model (HuggingFace layout)\n"
     "run 'electra <command> --help' for a command's options\n";
 
 struct Command {
@@ -25,7 +31,9 @@ struct Command {
 
 int main(int argc, char** argv) {
   const Command commands[] = {
+      {"detect", cli::kDetectUsage, cli::cmd_detect, {"json"}, {"model", "vocab", "ids-file"}},
       {"flops", cli::kFlopsUsage, cli::cmd_flops, {}, {"model", "config", "batch", "steps", "seq-len"}},
+      {"init", cli::kInitUsage, cli::cmd_init, {}, {"config", "out", "seed"}},
   };
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);

@@ -42,7 +42,7 @@ void check_throws_with(F&& fn, std::initializer_list<const char*> fragments) {
   } catch (const E& e) {
     thrown = true;
     const std::string what = e.what();
-    for (const char* f : fragments) CHECK_MESSAGE(what.find(f) != std::string::npos, "message '" << what << "' lacks '" << f << "'");
+    for (const char* f : fragments) CHECK_MESSAGE(what.find(f) != std::string::npos, "message '" << what << "' lacks '" << std::string(f) << "'");
   }
   CHECK_MESSAGE(thrown, "expected an exception");
 }

@@ -1,0 +1,28 @@
+# electra init --config tiny, then electra detect on text, JSON and an ids file; checks the
+# output's shape and that a bad id is reported with its file and line.
+file(REMOVE_RECURSE ${WORK_DIR})
+function(run_ok out_var)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}${err}")
+  endif()
+  set(${out_var} "${out}" PARENT_SCOPE)
+endfunction()
+function(expect text pattern)
+  if(NOT text MATCHES "${pattern}")
+    message(FATAL_ERROR "output does not match '${pattern}':\n${text}")
+  endif()
+endfunction()
+
+run_ok(out ${ELECTRA} init --config tiny --out ${WORK_DIR} --seed 3)
+set(model ${WORK_DIR}/discriminator.safetensors)
+run_ok(out ${ELECTRA} detect --model ${model} --vocab ${VOCAB} "The cat sat on the mat.")
+expect("${out}" "\\[CLS\\] +101 +0\\.[0-9]+\nthe +1996 +0\\.[0-9]+\ncat +4937 +0\\.[0-9]+")
+run_ok(out ${ELECTRA} detect --model ${model} --vocab ${VOCAB} --json "Hello!")
+expect("${out}" "\"tokens\":\\[\"\\[CLS\\]\",\"hello\",\"!\",\"\\[SEP\\]\"\\],\"ids\":\\[101,7592,999,102\\]")
+file(WRITE ${WORK_DIR}/ids.txt "101 7592 999 102\n101 99999 102\n")
+execute_process(COMMAND ${ELECTRA} detect --model ${model} --vocab ${VOCAB} --ids-file ${WORK_DIR}/ids.txt
+  RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+if(rc EQUAL 0 OR NOT err MATCHES "ids.txt:2: '99999' is not a token id")
+  message(FATAL_ERROR "a bad id should fail naming file and line; got rc ${rc}: ${err}")
+endif()
