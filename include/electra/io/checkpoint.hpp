@@ -31,8 +31,10 @@ inline std::uint64_t metadata_u64(const SafetensorsFile& f, const std::string& k
 }
 }  // namespace detail
 
+// `extra` metadata (e.g. the data reader's cursor) is stored alongside and returned by load.
 template <class T>
-void save_checkpoint(const std::filesystem::path& path, const train::Pretrainer<T>& trainer) {
+void save_checkpoint(const std::filesystem::path& path, const train::Pretrainer<T>& trainer,
+                     const std::map<std::string, std::string>& extra = {}) {
   SafetensorsWriter w;
   const auto& params = trainer.parameters();
   auto add = [&](const std::string& name, const Tensor<T>& t) {
@@ -51,13 +53,14 @@ void save_checkpoint(const std::filesystem::path& path, const train::Pretrainer<
   w.set_metadata("rng_state", std::to_string(trainer.rng().state()));
   w.set_metadata("rng_counter", std::to_string(trainer.rng().counter()));
   w.set_metadata("dims", detail::dims_text(trainer.model().dims));
+  for (const auto& [k, v] : extra) w.set_metadata("extra." + k, v);
   w.write(path);
 }
 
 // Restores parameters, optimizer moments, step and RNG into `trainer`, whose model must have
-// the checkpoint's sizes.
+// the checkpoint's sizes. Returns the `extra` metadata saved with it.
 template <class T>
-void load_checkpoint(const std::filesystem::path& path, train::Pretrainer<T>& trainer) {
+std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, train::Pretrainer<T>& trainer) {
   const SafetensorsFile f(path);
   const auto& meta = f.metadata();
   const auto fmt = meta.find("format");
@@ -88,6 +91,10 @@ void load_checkpoint(const std::filesystem::path& path, train::Pretrainer<T>& tr
   }
   trainer.set_steps_done(step);
   trainer.rng().restore(rng_state, rng_counter);
+  std::map<std::string, std::string> extra;
+  for (const auto& [k, v] : meta)
+    if (k.rfind("extra.", 0) == 0) extra[k.substr(6)] = v;
+  return extra;
 }
 
 }  // namespace electra::io
