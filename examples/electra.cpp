@@ -2,6 +2,11 @@
 //   electra detect   replaced-token probabilities from a discriminator
 //   electra flops    FLOPs counts with the official method
 //   electra init     a freshly initialised model in HuggingFace's layout
+//   electra plot     training curves of a run as SVG
+//   electra prepare  text -> pretraining shards
+//   electra pretrain the main job
+//   electra tokenize text -> WordPiece ids
+//   electra vocab    a WordPiece vocabulary trained on a corpus
 // Each subcommand lives in examples/cli/cmd_<name>.hpp.
 #include <cstdio>
 #include <cstring>
@@ -11,6 +16,9 @@
 #include "cli/cmd_detect.hpp"
 #include "cli/cmd_flops.hpp"
 #include "cli/cmd_init.hpp"
+#include "cli/cmd_pretrain.hpp"
+#include "cli/cmd_text.hpp"
+#include "cli/cmd_vocab.hpp"
 
 namespace {
 const char* kUsage =
@@ -19,6 +27,11 @@ const char* kUsage =
     "  detect    probability that each token of a text was replaced, from a discriminator\n"
     "  flops     FLOPs of training or running a model, counted as the ELECTRA paper does\n"
     "  init      write a freshly initialised model (HuggingFace layout)\n"
+    "  plot      draw a run's training curves as SVG\n"
+    "  prepare   tokenise text into pretraining shards (the official example builder)\n"
+    "  pretrain  pretrain ELECTRA (or the MLM baseline), resumable, with progress and exports\n"
+    "  tokenize  BERT uncased WordPiece ids (or pieces) for each line of stdin\n"
+    "  vocab     train a WordPiece vocabulary on your own corpus\n"
     "run 'electra <command> --help' for a command's options\n";
 
 struct Command {
@@ -34,6 +47,13 @@ int main(int argc, char** argv) {
       {"detect", cli::kDetectUsage, cli::cmd_detect, {"json"}, {"model", "vocab", "ids-file"}},
       {"flops", cli::kFlopsUsage, cli::cmd_flops, {}, {"model", "config", "batch", "steps", "seq-len"}},
       {"init", cli::kInitUsage, cli::cmd_init, {}, {"config", "out", "seed"}},
+      {"plot", cli::kPlotUsage, cli::cmd_plot, {}, {"out"}},
+      {"prepare", cli::kPrepareUsage, cli::cmd_prepare, {}, {"vocab", "input", "out", "max-seq-len", "seed", "threads"}},
+      {"pretrain", cli::kPretrainUsage, cli::cmd_pretrain, {"resume"},
+       {"model", "data", "out", "vocab", "steps", "batch", "lr", "warmup", "max-seq-len", "seed", "objective",
+        "save-every", "eval-every", "log-every", "eval-examples", "threads", "crash-after"}},
+      {"vocab", cli::kVocabUsage, cli::cmd_vocab, {}, {"input", "size", "out", "min-frequency", "limit-alphabet"}},
+      {"tokenize", cli::kTokenizeUsage, cli::cmd_tokenize, {"ids", "tokens"}, {"vocab"}},
   };
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);

@@ -2,7 +2,7 @@
 # Installs electra's build dependencies from Debian's packages (Debian 12 or newer).
 # Safe to run repeatedly; skips apt when everything is already installed.
 set -euo pipefail
-packages=(build-essential cmake libeigen3-dev libxsimd-dev libopenblas-dev doctest-dev libbenchmark-dev)
+packages=(build-essential cmake libeigen3-dev libxsimd-dev libopenblas-dev libutf8proc-dev doctest-dev libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -27,10 +27,10 @@ class Args {
       }
       const std::string name = a.substr(2);
       if (flags_.count(name)) {
-        values_[name] = "1";
+        values_[name].push_back("1");
       } else if (known_.count(name)) {
         if (i + 1 >= argc) throw usage_error("option --" + name + " needs a value");
-        values_[name] = argv[++i];
+        values_[name].push_back(argv[++i]);
       } else {
         throw usage_error("unknown option --" + name);
       }
@@ -39,9 +39,15 @@ class Args {
 
   bool has(const std::string& name) const { return values_.count(name) > 0; }
   bool flag(const std::string& name) const { return has(name); }
+  // The last value given for an option.
   std::string get(const std::string& name, const std::string& fallback = "") const {
     auto it = values_.find(name);
-    return it == values_.end() ? fallback : it->second;
+    return it == values_.end() ? fallback : it->second.back();
+  }
+  // Every value of an option given several times (--input a --input b).
+  std::vector<std::string> all(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? std::vector<std::string>{} : it->second;
   }
   std::string required(const std::string& name) const {
     if (!has(name)) throw usage_error("missing required option --" + name);
@@ -67,7 +73,7 @@ class Args {
 
  private:
   std::set<std::string> flags_, known_;
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> positional_;
 };
 

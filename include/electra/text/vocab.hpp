@@ -31,7 +31,23 @@ class Vocab {
     return v;
   }
 
+  // A vocabulary from tokens in id order (tests, generated vocabs); `source` names it in errors.
+  static Vocab from_tokens(std::vector<std::string> tokens, std::string source = "<memory>") {
+    Vocab v;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      ELECTRA_CHECK(!tokens[i].empty(), value_error, source, ": token ", i, " is empty");
+      ELECTRA_CHECK(v.ids_.emplace(tokens[i], std::int32_t(i)).second, value_error, source, ": duplicate token '",
+                    tokens[i], "'");
+    }
+    ELECTRA_CHECK(!tokens.empty(), value_error, "vocabulary '", source, "' is empty");
+    v.tokens_ = std::move(tokens);
+    v.source_ = std::move(source);
+    return v;
+  }
+
   std::size_t size() const { return tokens_.size(); }
+  // The file it was loaded from (or the name given to from_tokens), for error messages.
+  const std::string& source() const { return source_; }
   bool contains(const std::string& token) const { return ids_.count(token) > 0; }
   // The id of a token that must exist (special tokens): a clear error otherwise.
   std::int32_t id(const std::string& token) const {

@@ -1,0 +1,134 @@
+// Pretraining subcommands:
+//   electra pretrain [--model tiny|small|base|large] [--data DIR] --out RUN [options]
+//   electra plot RUN [--out FILE.svg]
+// Without --data, the bundled WikiText-2 corpus is prepared into RUN/data first.
+#pragma once
+#include <cstdio>
+#include <electra/data/reader.hpp>
+#include <electra/data/shard.hpp>
+#include <electra/train/pretrain_run.hpp>
+#include <filesystem>
+
+#include "args.hpp"
+#include "cmd_text.hpp"
+#include "configs.hpp"
+
+#ifndef ELECTRA_BUNDLED_DATA
+#define ELECTRA_BUNDLED_DATA "data"
+#endif
+
+namespace cli {
+
+inline const char* kPretrainUsage =
+    "usage: electra pretrain --out RUN [--model tiny|small|base|large] [--data DIR] [--vocab vocab.txt]\n"
+    "         [--steps N] [--batch B] [--lr LR] [--warmup W] [--max-seq-len 128] [--seed S]\n"
+    "         [--objective electra|mlm] [--save-every N] [--eval-every N] [--log-every N]\n"
+    "         [--eval-examples 256] [--threads N] [--resume]\n"
+    "defaults follow the official configs (small: batch 128, lr 5e-4, warmup 10000, 1000000 steps);\n"
+    "without --data the bundled WikiText-2 corpus is prepared into RUN/data\n";
+inline const char* kPlotUsage = "usage: electra plot RUN [--out FILE.svg]\n";
+
+struct PretrainDefaults {
+  long long batch, steps, warmup;
+  double lr;
+};
+
+// configure_pretraining.py: Small lr 5e-4 batch 128 1M steps; Base lr 2e-4 batch 256 766k;
+// Large lr 2e-4 batch 2048 400k; warmup 10k. Tiny (ours) trains like Small, shorter.
+inline PretrainDefaults pretrain_defaults(const std::string& model) {
+  if (model == "base") return {256, 766000, 10000, 2e-4};
+  if (model == "large") return {2048, 400000, 10000, 2e-4};
+  if (model == "tiny") return {32, 10000, 500, 1e-3};
+  return {128, 1000000, 10000, 5e-4};
+}
+
+inline int cmd_pretrain(const Args& args) {
+  using namespace electra;
+  namespace fs = std::filesystem;
+  const std::string model_name = args.get("model", "small");
+  const model::ElectraDims dims = electra_dims_by_name(model_name);
+  const PretrainDefaults def = pretrain_defaults(model_name);
+  const fs::path run_dir = args.required("out");
+  const std::string vocab_path = args.get("vocab", std::string(ELECTRA_BUNDLED_DATA) + "/vocab/bert-uncased-vocab.txt");
+  const long long max_len = args.integer("max-seq-len", 128);
+  if (max_len < 8 || max_len > dims.discriminator.max_pos)
+    throw usage_error("--max-seq-len must be in [8, " + std::to_string(dims.discriminator.max_pos) + "]");
+  if (args.has("threads")) set_num_threads(int(args.integer("threads", 1)));
+  const std::uint64_t seed = std::uint64_t(args.integer("seed", 0));
+
+  text::Vocab vocab = text::Vocab::load(vocab_path);
+  for (const char* t : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) vocab.id(t);  // clear error if missing
+  if (std::size_t(dims.discriminator.vocab) != vocab.size())
+    throw usage_error("model " + model_name + " has " + std::to_string(dims.discriminator.vocab) +
+                      " token embeddings but the vocabulary '" + vocab_path + "' has " + std::to_string(vocab.size()));
+  const std::uint64_t hash = data::vocab_hash(vocab);
+
+  fs::path data_dir = args.get("data");
+  if (data_dir.empty()) {
+    data_dir = run_dir / "data";
+    if (!fs::exists(data_dir / data::shard_file_name(0))) {
+      std::fprintf(stderr, "no --data: preparing the bundled WikiText-2 corpus into %s\n", data_dir.c_str());
+      prepare(vocab_path, {std::string(ELECTRA_BUNDLED_DATA) + "/corpus/wikitext-2"}, data_dir,
+              int(max_len), seed);
+    }
+  }
+  data::ReaderOptions ro;
+  ro.seed = seed;
+  ro.eval_examples = std::size_t(args.integer("eval-examples", 256));
+  auto reader = std::make_shared<data::PretrainReader>(data_dir, hash, int(max_len), ro);
+
+  train::DataSource source;
+  source.next = [reader](int b) { return reader->next_batch(b); };
+  source.cursor = [reader] {
+    const auto c = reader->cursor();
+    return std::to_string(c.epoch) + ":" + std::to_string(c.position);
+  };
+  source.seek = [reader](const std::string& s) {
+    const auto colon = s.find(':');
+    if (colon == std::string::npos) throw io_error("checkpoint data cursor '" + s + "' is malformed");
+    reader->seek({std::stoull(s.substr(0, colon)), std::stoull(s.substr(colon + 1))});
+  };
+  source.eval_batches = [reader](int b) { return reader->eval_batches(b); };
+  source.tokens_per_example = std::uint64_t(max_len);
+
+  train::PretrainerOptions po;
+  po.learning_rate = args.number("lr", def.lr);
+  po.total_steps = args.integer("steps", def.steps);
+  po.warmup_steps = args.integer("warmup", std::min<long long>(def.warmup, po.total_steps / 10 + 1));
+  po.seed = seed;
+  const std::string objective = args.get("objective", "electra");
+  if (objective != "electra" && objective != "mlm") throw usage_error("--objective must be electra or mlm");
+  po.objective.electra_objective = objective == "electra";
+  train::RunOptions run;
+  run.dir = run_dir;
+  run.vocab_file = vocab_path;
+  run.config_name = model_name;
+  run.batch_size = int(args.integer("batch", def.batch));
+  run.save_every = args.integer("save-every", 1000);
+  run.eval_every = args.integer("eval-every", run.save_every);
+  run.log_every = args.integer("log-every", 10);
+  run.resume = args.flag("resume");
+  run.crash_after = args.integer("crash-after", -1);
+
+  Rng init(seed);
+  model::ElectraModel<float> m(dims, init);
+  train::PretrainRun<float> trainer(m, po, run, source);
+  const bool finished = trainer.run();
+  if (finished)
+    std::fprintf(stderr, "done: %s/discriminator and %s/generator (HuggingFace layout), curves in %s/curves.svg\n",
+                 run_dir.c_str(), run_dir.c_str(), run_dir.c_str());
+  return finished ? 0 : 130;
+}
+
+inline int cmd_plot(const Args& args) {
+  using namespace electra;
+  if (args.positional().size() != 1) throw usage_error(kPlotUsage);
+  const std::filesystem::path run = args.positional()[0];
+  const train::RunLog log(run / "metrics.jsonl");
+  const std::filesystem::path out = args.get("out", (run / "curves.svg").string());
+  io::write_file_atomically(out, train::plot_run(log.read(), "electra pretraining: " + run.filename().string()));
+  std::printf("wrote %s\n", out.c_str());
+  return 0;
+}
+
+}  // namespace cli

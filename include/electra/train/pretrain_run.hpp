@@ -1,0 +1,214 @@
+// A whole pretraining run in a directory RUN, the engine behind `electra pretrain`:
+//   RUN/checkpoint.safetensors   every --save-every steps, at the end, and on SIGINT/SIGTERM
+//                                (atomic: a run killed at any moment keeps the last one)
+//   RUN/metrics.jsonl            one JSON object per logged step (train) and evaluation (eval)
+//   RUN/curves.svg               the training curves, rewritten at every checkpoint
+//   RUN/discriminator/, RUN/generator/   HuggingFace-loadable exports, at every checkpoint
+// Resuming restores model, optimizer, step, RNG and the data cursor, so a killed and resumed
+// run ends with bitwise the same weights as an uninterrupted one (same seed and threads).
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <unistd.h>
+
+#include "../backend/cpu/peak.hpp"
+#include "../io/checkpoint.hpp"
+#include "../io/hf_export.hpp"
+#include "flops.hpp"
+#include "pretrainer.hpp"
+#include "run_log.hpp"
+
+namespace electra::train {
+
+// Where batches come from. The cursor is an opaque string saved in checkpoints.
+struct DataSource {
+  std::function<model::Batch(int batch_size)> next;
+  std::function<std::string()> cursor;
+  std::function<void(const std::string&)> seek;
+  std::function<std::vector<model::Batch>(int batch_size)> eval_batches;  // held-out; may be empty
+  std::uint64_t tokens_per_example = 0;                                    // max length, for tokens/s
+};
+
+struct RunOptions {
+  std::filesystem::path dir;
+  std::filesystem::path vocab_file;  // copied into the exports
+  std::string config_name;
+  int batch_size = 128;
+  std::int64_t save_every = 1000, eval_every = 1000, log_every = 10;
+  bool resume = false;
+  std::int64_t crash_after = -1;  // testing: SIGKILL this process after that many steps
+};
+
+namespace detail {
+inline std::atomic<int>& stop_signal() {
+  static std::atomic<int> s{0};
+  return s;
+}
+extern "C" inline void on_stop_signal(int sig) { stop_signal().store(sig); }
+
+inline json::Value metrics_record(std::int64_t step, const char* split, const PretrainMetrics& m) {
+  return json::Object{{"step", step},
+                      {"split", split},
+                      {"loss", m.total_loss},
+                      {"mlm_loss", m.mlm_loss},
+                      {"rtd_loss", m.disc_loss},
+                      {"mlm_accuracy", m.mlm_accuracy},
+                      {"sampled_accuracy", m.sampled_accuracy},
+                      {"disc_accuracy", m.disc_accuracy},
+                      {"disc_precision", m.disc_precision},
+                      {"disc_recall", m.disc_recall},
+                      {"disc_auc", m.disc_auc},
+                      {"replaced_fraction", m.replaced_fraction}};
+}
+
+inline std::string duration_text(double secs) {
+  char b[32];
+  const long s = long(secs);
+  if (s >= 3600)
+    std::snprintf(b, sizeof b, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+  else
+    std::snprintf(b, sizeof b, "%ldm%02lds", s / 60, s % 60);
+  return b;
+}
+}  // namespace detail
+
+// Training FLOPs of one step, counted as the paper does (flops_computation.py).
+inline double electra_step_flops(const model::ElectraDims& d, int batch, index_t seq_len, bool electra_objective) {
+  if (!electra_objective)
+    return flops::TransformerHparams(d.discriminator.hidden, d.discriminator.layers,
+                                     {.s = seq_len, .v = d.discriminator.vocab, .e = d.discriminator.embed,
+                                      .i = d.discriminator.ffn, .heads = d.discriminator.heads})
+        .get_train_flops(double(batch), 1.0);
+  return flops::get_electra_train_flops(d.discriminator.hidden, d.discriminator.layers, d.generator.hidden,
+                                        d.generator.layers, double(batch), 1.0, true, d.discriminator.embed, seq_len);
+}
+
+template <class T>
+class PretrainRun {
+ public:
+  PretrainRun(model::ElectraModel<T>& m, const PretrainerOptions& po, const RunOptions& ro, DataSource data)
+      : trainer_(m, po), options_(ro), data_(std::move(data)), log_(ro.dir / "metrics.jsonl") {
+    std::filesystem::create_directories(ro.dir);
+    ELECTRA_CHECK(ro.batch_size >= 1 && ro.save_every >= 1 && ro.eval_every >= 1 && ro.log_every >= 1, value_error,
+                  "pretrain: batch size and the save/eval/log intervals must be >= 1");
+  }
+
+  const std::filesystem::path checkpoint_path() const { return options_.dir / "checkpoint.safetensors"; }
+
+  // Runs to the configured total. Returns false when stopped by a signal (checkpoint saved).
+  bool run(std::FILE* progress = stderr) {
+    if (options_.resume) resume();
+    std::signal(SIGINT, detail::on_stop_signal);
+    std::signal(SIGTERM, detail::on_stop_signal);
+    const auto& po = trainer_.options();
+    const double peak = cpu::measure_fma_peak_gflops() * 1e9;
+    const double step_flops = electra_step_flops(trainer_.model().dims, options_.batch_size,
+                                                 index_t(data_.tokens_per_example), po.objective.electra_objective);
+    const bool tty = isatty(fileno(progress));
+    std::fprintf(progress, "pretraining %s for %lld steps (batch %d, lr %g, warmup %lld), %s; FP32 peak %.0f GFLOP/s\n",
+                 options_.config_name.c_str(), static_cast<long long>(po.total_steps), options_.batch_size,
+                 po.learning_rate, static_cast<long long>(po.warmup_steps), threading_report().c_str(), peak * 1e-9);
+    const auto start = std::chrono::steady_clock::now();
+    const std::int64_t first = trainer_.steps_done();
+    double window_secs = 0;
+    std::int64_t window_steps = 0;
+    while (trainer_.steps_done() < po.total_steps) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const StepReport r = trainer_.step(data_.next(options_.batch_size));
+      window_secs += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      ++window_steps;
+      const std::int64_t done = trainer_.steps_done();
+      if (done % options_.log_every == 0 || done == po.total_steps) {
+        const double step_time = window_secs / double(window_steps);
+        const double tokens_per_s = double(options_.batch_size) * double(data_.tokens_per_example) / step_time;
+        const double mfu = peak > 0 ? step_flops / step_time / peak : 0.0;
+        json::Value rec = detail::metrics_record(r.step, "train", r.metrics);
+        rec.set("lr", r.learning_rate);
+        rec.set("grad_norm", r.grad_norm);
+        rec.set("step_seconds", step_time);
+        rec.set("tokens_per_s", tokens_per_s);
+        rec.set("mfu", mfu);
+        log_.append(rec);
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double eta = elapsed / double(done - first) * double(po.total_steps - done);
+        std::fprintf(progress,
+                     "%sstep %lld/%lld  ETA %s  loss %.4f  mlm acc %.3f  disc acc %.3f auc %.3f  %.0f tok/s  "
+                     "MFU %.1f%%%s",
+                     tty ? "\r" : "", static_cast<long long>(done), static_cast<long long>(po.total_steps),
+                     detail::duration_text(eta).c_str(), r.metrics.total_loss, r.metrics.mlm_accuracy,
+                     r.metrics.disc_accuracy, r.metrics.disc_auc, tokens_per_s, 100 * mfu, tty ? "  " : "\n");
+        std::fflush(progress);
+        window_secs = 0;
+        window_steps = 0;
+      }
+      if (done % options_.eval_every == 0 || done == po.total_steps) evaluate(done);
+      if (done % options_.save_every == 0 || done == po.total_steps) save();
+      if (options_.crash_after >= 0 && done >= options_.crash_after) std::raise(SIGKILL);
+      if (const int sig = detail::stop_signal().load()) {
+        save();
+        std::fprintf(progress, "%sstopped by signal %d at step %lld; checkpoint saved, resume with --resume\n",
+                     tty ? "\n" : "", sig, static_cast<long long>(done));
+        return false;
+      }
+    }
+    if (tty) std::fprintf(progress, "\n");
+    return true;
+  }
+
+  Pretrainer<T>& trainer() { return trainer_; }
+
+ private:
+  void resume() {
+    ELECTRA_CHECK(std::filesystem::exists(checkpoint_path()), io_error, "--resume: no checkpoint at '",
+                  checkpoint_path().string(), "'");
+    const auto extra = io::load_checkpoint(checkpoint_path(), trainer_);
+    const auto cursor = extra.find("data_cursor");
+    ELECTRA_CHECK(cursor != extra.end(), io_error, checkpoint_path().string(), ": checkpoint has no data cursor");
+    data_.seek(cursor->second);
+    log_.truncate_to(trainer_.steps_done());
+  }
+
+  void save() {
+    io::save_checkpoint(checkpoint_path(), trainer_, {{"data_cursor", data_.cursor()}, {"config", options_.config_name}});
+    io::export_huggingface(options_.dir, trainer_.model(), options_.vocab_file,
+                           {{"electra_config", options_.config_name}, {"step", std::to_string(trainer_.steps_done())}});
+    io::write_file_atomically(options_.dir / "curves.svg",
+                              plot_run(log_.read(), "electra pretraining: " + options_.dir.filename().string()));
+  }
+
+  // Held-out batches with dropout off and an RNG of their own, so evaluation never changes the
+  // training trajectory.
+  void evaluate(std::int64_t step) {
+    if (!data_.eval_batches) return;
+    const auto batches = data_.eval_batches(options_.batch_size);
+    if (batches.empty()) return;
+    PretrainMetrics sum;
+    Rng rng(mix64(trainer_.options().seed ^ 0xE7A1u));
+    for (const auto& b : batches) {
+      NoGradGuard no_grad;
+      const auto r = model::pretraining_step(trainer_.model(), b, rng, false, trainer_.options().objective);
+      const PretrainMetrics& m = r.metrics;
+      sum.total_loss += m.total_loss, sum.mlm_loss += m.mlm_loss, sum.disc_loss += m.disc_loss;
+      sum.mlm_accuracy += m.mlm_accuracy, sum.sampled_accuracy += m.sampled_accuracy;
+      sum.disc_accuracy += m.disc_accuracy, sum.disc_precision += m.disc_precision, sum.disc_recall += m.disc_recall;
+      sum.disc_auc += m.disc_auc, sum.replaced_fraction += m.replaced_fraction;
+    }
+    const double n = double(batches.size());
+    for (double* v : {&sum.total_loss, &sum.mlm_loss, &sum.disc_loss, &sum.mlm_accuracy, &sum.sampled_accuracy,
+                      &sum.disc_accuracy, &sum.disc_precision, &sum.disc_recall, &sum.disc_auc, &sum.replaced_fraction})
+      *v /= n;
+    log_.append(detail::metrics_record(step - 1, "eval", sum));
+  }
+
+  Pretrainer<T> trainer_;
+  RunOptions options_;
+  DataSource data_;
+  RunLog log_;
+};
+
+}  // namespace electra::train
