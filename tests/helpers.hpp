@@ -2,11 +2,18 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <electra/core/rng.hpp>
+#include <filesystem>
 #include <electra/core/tensor.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace test {
 
@@ -46,5 +53,31 @@ void check_throws_with(F&& fn, std::initializer_list<const char*> fragments) {
   }
   CHECK_MESSAGE(thrown, "expected an exception");
 }
+
+// A fresh directory under the system temp directory, removed with everything in it.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    static std::atomic<unsigned> counter{0};
+    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+    path = std::filesystem::temp_directory_path() / ("electra_test_" + std::to_string(::getpid()) + "_" +
+                                                     std::to_string(stamp) + "_" + std::to_string(counter++));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::filesystem::path operator/(const std::string& name) const { return path / name; }
+  // File names in the directory, sorted.
+  std::vector<std::string> listing() const {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(path)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+};
 
 }  // namespace test

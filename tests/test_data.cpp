@@ -28,21 +28,7 @@ namespace {
 
 constexpr SpecialIds kSpecial{1, 2};
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<unsigned> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = fs::temp_directory_path() /
-           ("electra_data_" + std::to_string(::getpid()) + "_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
+using test::TempDir;
 
 std::vector<std::int32_t> iota_ids(int from, int n) {
   std::vector<std::int32_t> v(static_cast<std::size_t>(n));

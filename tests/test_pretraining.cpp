@@ -19,13 +19,7 @@ namespace {
 const std::string kFixtures = ELECTRA_TEST_FIXTURES;
 const std::string kVocab = std::string(ELECTRA_SOURCE_DIR) + "/data/vocab/bert-uncased-vocab.txt";
 
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("electra-test-" + std::to_string(std::random_device{}()))) {
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::TempDir;
 
 // A [B,T] batch cut from the tokenised text: [CLS] tokens... [SEP], with the last row padded.
 model::Batch batch_from(const std::vector<std::int32_t>& tokens, index_t B, index_t T, index_t offset) {
