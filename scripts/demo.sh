@@ -16,6 +16,6 @@ rm -rf "$run"
   --log-every 20
 echo
 echo "Which tokens look replaced? ('cat' was swapped for 'car'):"
-"$electra" detect --model "$run/discriminator/model.safetensors" --vocab "$run/discriminator/vocab.txt" \
+"$electra" detect --model "$run/discriminator" \
   "the car sat on the mat and the dog slept by the fire ."
 echo "training curves: $run/curves.svg; HuggingFace exports: $run/discriminator, $run/generator"

@@ -20,7 +20,7 @@
 namespace cli {
 
 inline const char* kDetectUsage =
-    "usage: electra detect --model DISC.safetensors --vocab vocab.txt [--json] (\"text\" | --ids-file F)\n";
+    "usage: electra detect --model DISC.safetensors|RUN/discriminator [--vocab vocab.txt] [--json] (\"text\" | --ids-file F)\n";
 
 namespace detail {
 inline std::vector<std::vector<std::int32_t>> read_id_lines(const std::string& path, std::size_t vocab_size) {
@@ -49,12 +49,18 @@ inline std::vector<std::vector<std::int32_t>> read_id_lines(const std::string& p
 
 inline int cmd_detect(const Args& args) {
   using namespace electra;
-  const io::SafetensorsFile file(args.required("model"));
-  const text::Vocab vocab = text::Vocab::load(args.required("vocab"));
+  // --model is a weights file, or an exported directory (model.safetensors + vocab.txt).
+  std::filesystem::path model_path = args.required("model"), vocab_path = args.get("vocab", bundled_vocab());
+  if (std::filesystem::is_directory(model_path)) {
+    if (!args.has("vocab") && std::filesystem::exists(model_path / "vocab.txt")) vocab_path = model_path / "vocab.txt";
+    model_path /= "model.safetensors";
+  }
+  const io::SafetensorsFile file(model_path);
+  const text::Vocab vocab = text::Vocab::load(vocab_path);
   const model::ElectraDims dims = config_for_discriminator_file(file);
   if (std::size_t(dims.discriminator.vocab) != vocab.size())
     throw usage_error("the model has " + std::to_string(dims.discriminator.vocab) + " token embeddings but '" +
-                      args.get("vocab") + "' has " + std::to_string(vocab.size()) + " tokens");
+                      vocab_path.string() + "' has " + std::to_string(vocab.size()) + " tokens");
 
   std::vector<std::vector<std::int32_t>> sequences;
   if (args.has("ids-file")) {

@@ -13,10 +13,6 @@
 #include "cmd_text.hpp"
 #include "configs.hpp"
 
-#ifndef ELECTRA_BUNDLED_DATA
-#define ELECTRA_BUNDLED_DATA "data"
-#endif
-
 namespace cli {
 
 inline const char* kPretrainUsage =
@@ -49,7 +45,7 @@ inline int cmd_pretrain(const Args& args) {
   const model::ElectraDims dims = electra_dims_by_name(model_name);
   const PretrainDefaults def = pretrain_defaults(model_name);
   const fs::path run_dir = args.required("out");
-  const std::string vocab_path = args.get("vocab", std::string(ELECTRA_BUNDLED_DATA) + "/vocab/bert-uncased-vocab.txt");
+  const std::string vocab_path = args.get("vocab", bundled_vocab());
   const long long max_len = args.integer("max-seq-len", 128);
   if (max_len < 8 || max_len > dims.discriminator.max_pos)
     throw usage_error("--max-seq-len must be in [8, " + std::to_string(dims.discriminator.max_pos) + "]");
@@ -68,7 +64,8 @@ inline int cmd_pretrain(const Args& args) {
     data_dir = run_dir / "data";
     if (!fs::exists(data_dir / data::shard_file_name(0))) {
       std::fprintf(stderr, "no --data: preparing the bundled WikiText-2 corpus into %s\n", data_dir.c_str());
-      prepare(vocab_path, {std::string(ELECTRA_BUNDLED_DATA) + "/corpus/wikitext-2"}, data_dir,
+      const std::string corpus = std::string(ELECTRA_BUNDLED_DATA) + "/corpus/wikitext-2/";
+      prepare(vocab_path, {corpus + "wiki.valid.raw", corpus + "wiki.test.raw"}, data_dir,
               int(max_len), seed);
     }
   }

@@ -10,17 +10,18 @@
 #include <iostream>
 
 #include "args.hpp"
+#include "configs.hpp"
 
 namespace cli {
 
-inline const char* kTokenizeUsage = "usage: electra tokenize --vocab vocab.txt [--ids | --tokens] < text\n";
+inline const char* kTokenizeUsage = "usage: electra tokenize [--vocab vocab.txt] [--ids | --tokens] < text   (default: the bundled BERT vocab)\n";
 inline const char* kPrepareUsage =
-    "usage: electra prepare --vocab vocab.txt --input FILE_OR_DIR [--input ...] --out DIR\n"
+    "usage: electra prepare --input FILE_OR_DIR [--input ...] --out DIR [--vocab vocab.txt]\n"
     "                       [--max-seq-len 128] [--seed 0] [--threads N] [--examples-per-shard 100000]\n";
 
 inline int cmd_tokenize(const Args& args) {
   using namespace electra;
-  const text::Tokenizer tok(text::Vocab::load(args.required("vocab")));
+  const text::Tokenizer tok(text::Vocab::load(args.get("vocab", bundled_vocab())));
   const bool pieces = args.flag("tokens");
   std::string line, out;
   while (std::getline(std::cin, line)) {
@@ -77,7 +78,7 @@ inline int cmd_prepare(const Args& args) {
   const long long max_len = args.integer("max-seq-len", 128);
   if (max_len < 8 || max_len > 512) throw usage_error("--max-seq-len must be in [8, 512]");
   if (args.has("threads")) electra::set_num_threads(int(args.integer("threads", 1)));
-  prepare(args.required("vocab"), inputs, args.required("out"), int(max_len), std::uint64_t(args.integer("seed", 0)));
+  prepare(args.get("vocab", bundled_vocab()), inputs, args.required("out"), int(max_len), std::uint64_t(args.integer("seed", 0)));
   return 0;
 }
 

@@ -7,7 +7,14 @@
 
 #include "args.hpp"
 
+#ifndef ELECTRA_BUNDLED_DATA
+#define ELECTRA_BUNDLED_DATA "data"
+#endif
+
 namespace cli {
+
+// The vocabulary shipped in the repository (BERT uncased), the default of every --vocab.
+inline std::string bundled_vocab() { return std::string(ELECTRA_BUNDLED_DATA) + "/vocab/bert-uncased-vocab.txt"; }
 
 struct NamedConfig {
   const char* name;

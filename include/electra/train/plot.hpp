@@ -24,7 +24,7 @@ struct Panel {
 namespace detail {
 inline std::string fmt(double v) {
   char b[32];
-  std::snprintf(b, sizeof b, "%.4g", v);
+  std::snprintf(b, sizeof b, "%.3g", v);
   return b;
 }
 inline std::string escape(const std::string& s) {
@@ -42,7 +42,7 @@ inline std::string escape(const std::string& s) {
 // Panels are stacked vertically, each 880x260 px with axes, ticks and a legend.
 inline std::string render_svg(const std::string& title, const std::vector<Panel>& panels) {
   static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
-  const int W = 880, H = 260, left = 70, right = 170, top = 30, bottom = 40;
+  const int W = 880, H = 240, left = 70, right = 170, top = 30, bottom = 40;
   std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(W) + "\" height=\"" +
                   std::to_string(H * int(panels.size()) + 40) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";

@@ -58,7 +58,7 @@ class RunLog {
   std::filesystem::path path_;
 };
 
-// The curves of a run: losses, accuracies/AUC, learning rate (train split), eval points.
+// The curves of a run: both losses, accuracies/AUC, learning rate; train and held-out points.
 inline std::string plot_run(const std::vector<json::Value>& records, const std::string& title) {
   auto series = [&](const char* key, const char* split, const std::string& label) {
     Series s{label, {}, {}};
@@ -72,8 +72,8 @@ inline std::string plot_run(const std::vector<json::Value>& records, const std::
     return s;
   };
   std::vector<Panel> panels{
-      {"losses", {series("mlm_loss", "train", "MLM loss"), series("rtd_loss", "train", "RTD loss"),
-                  series("mlm_loss", "eval", "MLM loss (eval)"), series("rtd_loss", "eval", "RTD loss (eval)")}},
+      {"generator: MLM loss", {series("mlm_loss", "train", "train"), series("mlm_loss", "eval", "held out")}},
+      {"discriminator: RTD loss", {series("rtd_loss", "train", "train"), series("rtd_loss", "eval", "held out")}},
       {"accuracy", {series("mlm_accuracy", "train", "MLM accuracy"), series("disc_accuracy", "train", "disc. accuracy"),
                     series("disc_auc", "train", "disc. AUC"), series("disc_auc", "eval", "disc. AUC (eval)"),
                     series("mlm_accuracy", "eval", "MLM accuracy (eval)")}},

@@ -11,7 +11,7 @@
 namespace electra::cpu {
 
 // Best of `repeats` short runs, so a busy moment on the machine does not lower the figure.
-inline double measure_fma_peak_gflops(long iterations = 1L << 20, int repeats = 3) {
+inline double measure_fma_peak_gflops(long iterations = 1L << 22, int repeats = 5) {
 #if defined(ELECTRA_HAS_XSIMD)
   using B = expr::batch_t<float>;
   constexpr int kChains = 12;
