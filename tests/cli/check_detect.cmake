@@ -1,18 +1,7 @@
 # electra init --config tiny, then electra detect on text, JSON and an ids file; checks the
 # output's shape and that a bad id is reported with its file and line.
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 file(REMOVE_RECURSE ${WORK_DIR})
-function(run_ok out_var)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}${err}")
-  endif()
-  set(${out_var} "${out}" PARENT_SCOPE)
-endfunction()
-function(expect text pattern)
-  if(NOT text MATCHES "${pattern}")
-    message(FATAL_ERROR "output does not match '${pattern}':\n${text}")
-  endif()
-endfunction()
 
 run_ok(out ${ELECTRA} init --config tiny --out ${WORK_DIR} --seed 3)
 set(model ${WORK_DIR}/discriminator.safetensors)

@@ -1,24 +1,19 @@
 # A pretraining run killed with SIGKILL and resumed from its last checkpoint must end with
 # bitwise the same weights as an uninterrupted run (same seed, same thread count).
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 file(REMOVE_RECURSE ${WORK_DIR})
-function(run_ok)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}${err}")
-  endif()
-endfunction()
 
-run_ok(${ELECTRA} prepare --vocab ${VOCAB} --input ${CORPUS} --out ${WORK_DIR}/data --max-seq-len 32 --seed 1)
+run_ok(out ${ELECTRA} prepare --vocab ${VOCAB} --input ${CORPUS} --out ${WORK_DIR}/data --max-seq-len 32 --seed 1)
 set(common pretrain --model tiny --data ${WORK_DIR}/data --steps 12 --batch 4 --max-seq-len 32 --save-every 4
     --eval-every 4 --log-every 2 --eval-examples 8 --seed 5 --threads 1)
-run_ok(${ELECTRA} ${common} --out ${WORK_DIR}/straight)
+run_ok(out ${ELECTRA} ${common} --out ${WORK_DIR}/straight)
 
 execute_process(COMMAND ${ELECTRA} ${common} --out ${WORK_DIR}/killed --crash-after 6
   RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
 if(rc EQUAL 0)
   message(FATAL_ERROR "the run with --crash-after 6 should have been killed, but it exited 0")
 endif()
-run_ok(${ELECTRA} ${common} --out ${WORK_DIR}/killed --resume)
+run_ok(out ${ELECTRA} ${common} --out ${WORK_DIR}/killed --resume)
 
 foreach(f discriminator/model.safetensors generator/model.safetensors checkpoint.safetensors)
   file(SHA256 ${WORK_DIR}/straight/${f} a)

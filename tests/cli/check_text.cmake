@@ -1,13 +1,7 @@
 # electra tokenize, vocab and prepare from the command line, with their error paths.
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
-function(run_ok out_var)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}${err}")
-  endif()
-  set(${out_var} "${out}" PARENT_SCOPE)
-endfunction()
 
 # tokenize: ids and pieces per stdin line (BERT uncased: hello , world ! / naïve -> naive).
 file(WRITE ${WORK_DIR}/in.txt "Hello, World!\nnaïve café\n")
