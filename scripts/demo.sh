@@ -15,7 +15,8 @@ rm -rf "$run"
 "$electra" pretrain --model tiny --out "$run" --steps "$steps" --batch 32 --save-every 200 --eval-every 100 \
   --log-every 20
 echo
-echo "Which tokens look replaced? ('cat' was swapped for 'car'):"
+echo "P(replaced) per token from the trained discriminator ('car' replaces 'cat'; a 2-minute Tiny model"
+echo "mostly flags rare words, see docs/pretraining.md for what longer runs need):"
 "$electra" detect --model "$run/discriminator" \
   "the car sat on the mat and the dog slept by the fire ."
 echo "training curves: $run/curves.svg; HuggingFace exports: $run/discriminator, $run/generator"
