@@ -90,22 +90,26 @@ class ElectraModel {
   nn::ParameterList<T> generator_parameters() const {
     nn::ParameterList<T> out;
     embeddings.collect("electra.embeddings", out);
-    generator.collect("electra", out);
-    generator_head.collect(out);
+    for (auto& p : generator_own_parameters()) out.push_back(std::move(p));
     return out;
   }
 
   nn::ParameterList<T> parameters() const {
     nn::ParameterList<T> out;
     for (auto& p : discriminator_parameters()) out.push_back({"discriminator." + p.name, p.var});
-    nn::ParameterList<T> gen;
-    generator.collect("electra", gen);
-    generator_head.collect(gen);
-    for (auto& p : gen) out.push_back({"generator." + p.name, p.var});
+    for (auto& p : generator_own_parameters()) out.push_back({"generator." + p.name, p.var});
     return out;
   }
 
  private:
+  // The generator's tensors without the shared embedding block.
+  nn::ParameterList<T> generator_own_parameters() const {
+    nn::ParameterList<T> out;
+    generator.collect("electra", out);
+    generator_head.collect(out);
+    return out;
+  }
+
   static void check_batch(const Tensor<std::int32_t>& ids, const Tensor<std::int32_t>& input_mask) {
     ELECTRA_CHECK(ids.rank() == 2 && input_mask.shape() == ids.shape(), shape_error, "input mask ",
                   input_mask.shape().to_string(), " does not match token ids ", ids.shape().to_string(),

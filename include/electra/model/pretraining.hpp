@@ -62,9 +62,9 @@ PretrainingResult<T> pretraining_forward(const ElectraModel<T>& model, const Bat
   const Tensor<std::int32_t> targets = masked.target_ids.reshape({slots});
   const Tensor<T> weights = masked.weights.reshape({slots});
   r.mlm_loss = ops::cross_entropy(gen_logits, targets, weights, ops::kIgnoreIndex, kLossDenominatorEps);
-  r.metrics.mlm_accuracy = train::mlm_accuracy(gen_logits.value(), masked.target_ids, masked.weights);
-  r.metrics.mlm_loss = double(r.mlm_loss.item());
   if (!o.electra_objective) {
+    r.metrics.mlm_accuracy = train::mlm_accuracy(gen_logits.value(), masked.target_ids, masked.weights);
+    r.metrics.mlm_loss = double(r.mlm_loss.item());
     r.loss = ops::scale(r.mlm_loss, T(o.mlm_weight));
     r.metrics.total_loss = double(r.loss.item());
     r.masked = std::move(masked);
@@ -79,10 +79,8 @@ PretrainingResult<T> pretraining_forward(const ElectraModel<T>& model, const Bat
                                     kLossDenominatorEps);
   r.loss = ops::add(ops::scale(r.mlm_loss, T(o.mlm_weight)), ops::scale(r.rtd_loss, T(o.rtd_weight)));
 
-  const double mlm_acc = r.metrics.mlm_accuracy;
   r.metrics = train::pretrain_metrics(gen_logits.value(), sampled, masked.target_ids, masked.weights,
                                       disc_logits.value(), r.fake.labels, batch.input_mask);
-  r.metrics.mlm_accuracy = mlm_acc;
   double replaced = 0, real = 0;
   for (index_t i = 0; i < r.fake.labels.numel(); ++i) {
     replaced += double(r.fake.labels.flat(i)) * double(batch.input_mask.flat(i) != 0);
