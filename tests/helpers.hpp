@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <electra/autograd/grad_mode.hpp>
 #include <electra/core/rng.hpp>
 #include <filesystem>
 #include <electra/core/tensor.hpp>
@@ -79,5 +80,45 @@ struct TempDir {
     return names;
   }
 };
+
+// A model-level gradient check in double: after loss().backward(), compares every parameter's
+// gradient with central differences at `per_tensor` elements. `loss` must be a pure function
+// of the parameters (fix dropout with a fresh Rng inside it). In word-embedding tables the
+// elements are taken from rows of `ids` other than the padding row 0, which gets no gradient
+// by design (HF padding_idx) although the forward pass reads it.
+template <class Params, class Loss>
+void check_parameter_gradients(const Params& params, Loss&& loss, const Tensor<std::int32_t>& ids, int per_tensor = 3,
+                               std::uint64_t seed = 9) {
+  loss().backward();
+  std::vector<std::int32_t> rows;
+  for (index_t i = 0; i < ids.numel(); ++i)
+    if (ids.flat(i) != 0) rows.push_back(ids.flat(i));
+  REQUIRE(!rows.empty());
+  electra::Rng pick(seed);
+  const double eps = 1e-6;
+  int checked = 0;
+  for (const auto& p : params) {
+    REQUIRE_MESSAGE(p.var.has_grad(), p.name << " received no gradient");
+    const Tensor<double>& v = p.var.value();
+    const bool table = p.name.find("word_embeddings") != std::string::npos;
+    for (int k = 0; k < per_tensor; ++k) {
+      index_t j = index_t(pick.below(std::uint64_t(v.numel())));
+      if (table) j = index_t(rows[pick.below(rows.size())]) * v.shape()[1] + index_t(k) % v.shape()[1];
+      double& x = v.flat(j);
+      const double saved = x;
+      electra::NoGradGuard no_grad;
+      x = saved + eps;
+      const double up = loss().item();
+      x = saved - eps;
+      const double down = loss().item();
+      x = saved;
+      const double numeric = (up - down) / (2 * eps), analytic = p.var.grad().flat(j);
+      CHECK_MESSAGE(std::abs(numeric - analytic) <= 1e-6 + 1e-5 * std::abs(numeric),
+                    p.name << "[" << j << "]: numeric " << numeric << ", analytic " << analytic);
+      ++checked;
+    }
+  }
+  CHECK(checked == per_tensor * int(params.size()));
+}
 
 }  // namespace test

@@ -43,10 +43,13 @@ inline electra::model::ElectraDims electra_dims_by_name(const std::string& name)
 namespace cli {
 
 // The compiled config whose discriminator matches the tensor shapes of a weights file in
-// HuggingFace's ElectraForPreTraining layout; an error naming the file's shapes otherwise.
-inline electra::model::ElectraDims config_for_discriminator_file(const electra::io::SafetensorsFile& f) {
+// HuggingFace's ElectraForPreTraining layout (names after `prefix`, e.g. "discriminator." in a
+// training checkpoint); an error naming the file's shapes otherwise.
+inline electra::model::ElectraDims config_for_discriminator_file(const electra::io::SafetensorsFile& f,
+                                                                 const std::string& prefix = "") {
   using electra::index_t;
-  auto shape = [&](const std::string& name) {
+  auto shape = [&](std::string name) {
+    name = prefix + name;
     if (!f.contains(name))
       throw electra::io_error(f.label() + ": no tensor '" + name +
                               "': not an ELECTRA discriminator in HuggingFace's layout");
@@ -56,7 +59,8 @@ inline electra::model::ElectraDims config_for_discriminator_file(const electra::
   const electra::Shape query = shape("electra.encoder.layer.0.attention.self.query.weight");
   const electra::Shape ffn = shape("electra.encoder.layer.0.intermediate.dense.weight");
   index_t layers = 0;
-  while (f.contains("electra.encoder.layer." + std::to_string(layers) + ".attention.self.query.weight")) ++layers;
+  while (f.contains(prefix + "electra.encoder.layer." + std::to_string(layers) + ".attention.self.query.weight"))
+    ++layers;
   const std::string found = "vocab " + std::to_string(word[0]) + ", embedding " + std::to_string(word[1]) +
                             ", hidden " + std::to_string(query[0]) + ", ffn " + std::to_string(ffn[0]) + ", layers " +
                             std::to_string(layers);
