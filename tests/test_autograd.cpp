@@ -40,7 +40,7 @@ TEST_CASE("no_grad records nothing and its results need no gradient") {
   tape().clear();
 }
 
-TEST_CASE("the tape is freed by backward; a second backward is an error unless retained") {
+TEST_CASE("the tape is freed by backward, a second backward is an error unless retained") {
   const auto w = V::parameter(Tensor<double>::ones({2}));
   const V loss = ops::sum(ops::scale(w, 2.0));
   loss.backward(/*retain_graph=*/true);

@@ -205,7 +205,7 @@ TEST_CASE("example builder: truncation and document boundaries pinned by hand") 
   test::check_throws_with<value_error>([&] { ExampleBuilder(kSpecial, 4, rng); }, {"max_length", "4"});
 }
 
-TEST_CASE("shard: round trip with u16 and u32 ids; vocab hash is FNV-1a of vocab.txt") {
+TEST_CASE("shard: round trip with u16 and u32 ids, vocab hash is FNV-1a of vocab.txt") {
   TempDir dir;
   for (const std::size_t vocab : {std::size_t(30522), std::size_t(70000)}) {
     const fs::path p = dir / ("s" + std::to_string(vocab) + ".bin");

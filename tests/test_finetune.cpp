@@ -64,7 +64,7 @@ TEST_CASE("the encoder starts from an exported discriminator or a training check
   }
 }
 
-TEST_CASE("a fine-tuned model reloads with its head; a file of another size names the tensor and shapes") {
+TEST_CASE("a fine-tuned model reloads with its head, a file of another size names the tensor and shapes") {
   test::TempDir dir;
   Rng rng(3);
   const TaskModel<float> tuned(tiny_dims(), HeadKind::hf, 2, rng);

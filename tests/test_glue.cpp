@@ -82,7 +82,7 @@ TEST_CASE("glue tasks: the nine tasks with the official label order, splits, epo
   }
 }
 
-TEST_CASE("glue tasks: looked up by name, directory or the official name; unknown names list the valid ones") {
+TEST_CASE("glue tasks: looked up by name, directory or the official name, unknown names list the valid ones") {
   CHECK(glue_task("STS-B").name == "stsb");
   CHECK(glue_task("sst").name == "sst2");
   CHECK(glue_task("CoLA").name == "cola");
@@ -175,7 +175,7 @@ TEST_CASE("a BOM before the first row of a headerless file leaves that row reada
   CHECK(ex[0].label == 1);
 }
 
-TEST_CASE("STS-B: sentences from columns -3 and -2, the score (0..5) from the last; test files have 9 columns") {
+TEST_CASE("STS-B: sentences from columns -3 and -2, the score (0..5) from the last, test files have 9 columns") {
   const auto train = examples("stsb", "train");
   REQUIRE(train.size() == 3);
   CHECK(train[0].text_a == "A man is singing.");
@@ -427,7 +427,7 @@ TEST_CASE("MCC for three classes uses sklearn's multiclass form") {
   CHECK(matthews_corrcoef({0, 1, 2, 0, 1, 2}, {0, 1, 2, 1, 2, 0}) == doctest::Approx(0.25).epsilon(1e-12));
 }
 
-TEST_CASE("Pearson and Spearman by hand; Spearman ranks ties by their mean rank") {
+TEST_CASE("Pearson and Spearman by hand, Spearman ranks ties by their mean rank") {
   const std::vector<double> x = {1, 2, 3, 4, 5}, y = {2, 4, 5, 4, 5};
   // Pearson: means 3 and 4; dx = −2 −1 0 1 2, dy = −2 0 1 0 1
   //   Σdxdy = 4 + 0 + 0 + 0 + 2 = 6, Σdx² = 10, Σdy² = 6, r = 6/√60 = 0.7745967

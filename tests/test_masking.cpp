@@ -268,7 +268,7 @@ TEST_CASE("a position sampled twice gets the floor of the mean of its samples (s
                                        {"[B, N]"});
 }
 
-TEST_CASE("masked-LM accuracy is weighted by masked_lm_weights; argmax ties go to the lowest id") {
+TEST_CASE("masked-LM accuracy is weighted by masked_lm_weights, argmax ties go to the lowest id") {
   const I32 targets = I32::from({2, 2}, {1, 0, 3, 0});
   const Tensor<float> w = Tensor<float>::from({2, 2}, {1, 1, 1, 0});
   CHECK(train::weighted_accuracy(I32::from({4}, {1, 2, 3, 0}), targets, w) == doctest::Approx(2.0 / 3.0));
@@ -280,7 +280,7 @@ TEST_CASE("masked-LM accuracy is weighted by masked_lm_weights; argmax ties go t
   CHECK(train::sampled_accuracy(I32::from({2, 2}, {1, 0, 2, 0}), targets, w) == doctest::Approx(2.0 / 3.0));
 }
 
-TEST_CASE("discriminator accuracy, precision and recall on a hand-computed batch; a logit of 0 is real") {
+TEST_CASE("discriminator accuracy, precision and recall on a hand-computed batch, a logit of 0 is real") {
   const Tensor<float> logits = Tensor<float>::from({1, 6}, {2, -1, 0, 3, -2, 5});
   const Tensor<float> labels = Tensor<float>::from({1, 6}, {1, 0, 1, 0, 1, 1});
   const I32 mask = I32::from({1, 6}, {1, 1, 1, 1, 1, 0});

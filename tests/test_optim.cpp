@@ -332,7 +332,7 @@ TEST_CASE("layer-wise lr scales follow the official ladder, skipping depth n_lay
   CHECK(opt.lr_scale(6) == doctest::Approx(d * d));
 }
 
-TEST_CASE("layer depth maps HuggingFace names; unknown names are the head; bad layer indices are errors") {
+TEST_CASE("layer depth maps HuggingFace names, unknown names are the head, bad layer indices are errors") {
   using optim::layer_depth;
   CHECK(layer_depth("electra.embeddings.position_embeddings.weight", 12) == 0);
   CHECK(layer_depth("electra.embeddings_project.bias", 12) == 0);

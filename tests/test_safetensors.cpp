@@ -294,7 +294,7 @@ TEST_CASE("metadata round-trips, including escapes and non-ASCII text") {
   CHECK(SafetensorsFile::from_bytes(image("{\"__metadata__\":null}")).metadata().empty());
 }
 
-TEST_CASE("a header may list tensors in any order; names() keeps the header order") {
+TEST_CASE("a header may list tensors in any order, names() keeps the header order") {
   Bytes data;
   for (float v : {1.f, 2.f, 3.f}) append_le(data, bits32(v), 4);
   const auto f = SafetensorsFile::from_bytes(

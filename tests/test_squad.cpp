@@ -224,7 +224,7 @@ TEST_CASE("squad features: training targets the pieces that spell the answer (im
   CHECK(stairs.ids[std::size_t(stairs.end_position)] == bert().vocab().id("stairs"));
 }
 
-TEST_CASE("squad features: windows slide by doc_stride and overlap; each piece is max-context in one window") {
+TEST_CASE("squad features: windows slide by doc_stride and overlap, each piece is max-context in one window") {
   const std::vector<SquadExample> examples = {numbers_example(20, 21)};
   for (const auto& w : examples[0].doc_words) REQUIRE(bert().encode(w).size() == 1);
   const auto features = featurize_squad(examples, bert(), kSmallWindows, false);
@@ -280,7 +280,7 @@ TEST_CASE("squad features: training answers inside a window get its positions, e
   CHECK(second == want_second);
 }
 
-TEST_CASE("squad features: impossible questions target [CLS]; long questions are cut to max_query_len") {
+TEST_CASE("squad features: impossible questions target [CLS], long questions are cut to max_query_len") {
   const auto examples = read_squad(kDir + "/v2.0-impossible.json", {.training = true});
   const auto features =
       featurize_squad(examples, bert(), {.max_seq_len = 384, .doc_stride = 128, .max_query_len = 4}, true);
@@ -517,7 +517,7 @@ TEST_CASE("squad exact_match and token_f1 by hand") {
   CHECK(token_f1("red car", "") == 0.0);
 }
 
-TEST_CASE("squad evaluate: maximum over gold answers; HasAns / NoAns breakdowns; missing counts as \"\"") {
+TEST_CASE("squad evaluate: maximum over gold answers, HasAns / NoAns breakdowns, missing counts as \"\"") {
   const auto gold = read_squad(kDir + "/v2.0-impossible.json");
   // n-when: the period and "the" normalize away, EM with the second gold answer;
   // n-who-gave: a wrong answer to an impossible question; n-region: no prediction = "".
@@ -546,7 +546,7 @@ TEST_CASE("squad evaluate: maximum over gold answers; HasAns / NoAns breakdowns;
   CHECK(j.at("NoAns_total").as_int() == 2);
 }
 
-TEST_CASE("squad evaluate: gold answers that normalize to \"\" are dropped (v2 rule); no NoAns on v1.1 data") {
+TEST_CASE("squad evaluate: gold answers that normalize to \"\" are dropped (v2 rule), no NoAns on v1.1 data") {
   SquadExample ex;
   ex.id = "q";
   ex.answers = {{".", 0}, {"the cat", 0}};

@@ -168,7 +168,7 @@ TEST_CASE("tokenizer: basic tokenization lower-cases, strips accents and splits 
   CHECK(text::basic_tokenize("").empty());
 }
 
-TEST_CASE("tokenizer: WordPiece is greedy longest-match-first; an unsegmentable word is one [UNK]") {
+TEST_CASE("tokenizer: WordPiece is greedy longest-match-first, an unsegmentable word is one [UNK]") {
   const text::Tokenizer t(text::Vocab::from_tokens(
       {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "una", "##ff", "##ffa", "##ble", "ba", "##na", "##"}));
   using V = std::vector<std::string>;
@@ -204,7 +204,7 @@ TEST_CASE("tokenizer: the 100-character limit counts code points, not bytes") {
   CHECK(out == std::vector<std::int32_t>{unk});
 }
 
-TEST_CASE("tokenizer: invalid UTF-8 bytes are dropped like U+FFFD; check_utf8 reports the offset") {
+TEST_CASE("tokenizer: invalid UTF-8 bytes are dropped like U+FFFD, check_utf8 reports the offset") {
   const auto& t = bert();
   CHECK(t.encode("ab\xFF" "cd") == t.encode("abcd"));           // stray byte: no word break
   CHECK(t.encode("caf\xC3 ok") == t.encode("caf ok"));          // truncated sequence
@@ -272,7 +272,7 @@ TEST_CASE("tokenizer: a vocab without BERT's special tokens is rejected, naming 
   CHECK(t.mask_id() == 103);
 }
 
-TEST_CASE("tokenizer: tokenize_to_ids equals Tokenizer::encode; copies share tables") {
+TEST_CASE("tokenizer: tokenize_to_ids equals Tokenizer::encode, copies share tables") {
   const std::string text = read_file(kDir + "/wiki.valid.raw").substr(0, 20000);
   const auto ids = bert().encode(text);
   CHECK(text::tokenize_to_ids(text, bert().vocab()) == ids);

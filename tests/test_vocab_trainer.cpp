@@ -109,7 +109,7 @@ TEST_CASE("vocab trainer: vocab_size is met exactly when the corpus has enough p
   }
 }
 
-TEST_CASE("vocab trainer: a corpus too small gives fewer tokens; with min_frequency 1 every word is whole") {
+TEST_CASE("vocab trainer: a corpus too small gives fewer tokens, with min_frequency 1 every word is whole") {
   const auto wc = toy_corpus();
   const auto t = train_wordpiece_vocab(wc, options(1000, 1));
   CHECK(t.size() < 1000);
