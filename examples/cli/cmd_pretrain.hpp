@@ -8,6 +8,10 @@
 #include <electra/data/shard.hpp>
 #include <electra/train/pretrain_run.hpp>
 #include <filesystem>
+#include <memory>
+#ifdef ELECTRA_WITH_MPI
+#include <electra/dist/mpi.hpp>
+#endif
 
 #include "args.hpp"
 #include "cmd_text.hpp"
@@ -19,9 +23,10 @@ inline const char* kPretrainUsage =
     "usage: electra pretrain --out RUN [--model tiny|small|base|large] [--data DIR] [--vocab vocab.txt]\n"
     "         [--steps N] [--batch B] [--lr LR] [--warmup W] [--max-seq-len 128] [--seed S]\n"
     "         [--objective electra|mlm] [--save-every N] [--eval-every N] [--log-every N]\n"
-    "         [--eval-examples 256] [--threads N] [--resume]\n"
+    "         [--eval-examples 256] [--threads N] [--accumulate K] [--resume [--reshard]]\n"
     "defaults follow the official configs (small: batch 128, lr 5e-4, warmup 10000, 1000000 steps);\n"
-    "without --data the bundled WikiText-2 corpus is prepared into RUN/data\n";
+    "without --data the bundled WikiText-2 corpus is prepared into RUN/data;\n"
+    "data-parallel: mpirun -np R electra pretrain ... (each step's batch is R × K × --batch examples)\n";
 inline const char* kPlotUsage = "usage: electra plot RUN [--out FILE.svg]\n";
 
 struct PretrainDefaults {
@@ -38,9 +43,26 @@ inline PretrainDefaults pretrain_defaults(const std::string& model) {
   return {128, 1000000, 10000, 5e-4};
 }
 
+// The communicator of this launch: MPI when started by mpirun (and built with MPI), else one
+// process. A build without MPI refuses to run as one of several ranks rather than have each
+// rank train alone on the same data.
+inline std::unique_ptr<electra::dist::Communicator> launch_communicator() {
+  const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (!world) world = std::getenv("PMI_SIZE");
+#ifdef ELECTRA_WITH_MPI
+  if (world) return std::make_unique<electra::dist::MpiCommunicator>();
+#else
+  if (world && std::string(world) != "1")
+    throw usage_error("started as one of " + std::string(world) +
+                      " MPI ranks, but this electra was built without MPI (cmake -DELECTRA_MPI=ON)");
+#endif
+  return std::make_unique<electra::dist::SingleProcess>();
+}
+
 inline int cmd_pretrain(const Args& args) {
   using namespace electra;
   namespace fs = std::filesystem;
+  const std::unique_ptr<dist::Communicator> comm = launch_communicator();
   const std::string model_name = args.get("model", "small");
   const model::ElectraDims dims = electra_dims_by_name(model_name);
   const PretrainDefaults def = pretrain_defaults(model_name);
@@ -62,37 +84,63 @@ inline int cmd_pretrain(const Args& args) {
   fs::path data_dir = args.get("data");
   if (data_dir.empty()) {
     data_dir = run_dir / "data";
-    if (!fs::exists(data_dir / data::shard_file_name(0))) {
+    if (comm->is_root() && !fs::exists(data_dir / data::shard_file_name(0))) {
       std::fprintf(stderr, "no --data: preparing the bundled WikiText-2 corpus into %s\n", data_dir.c_str());
       const std::string corpus = std::string(ELECTRA_BUNDLED_DATA) + "/corpus/wikitext-2/";
       prepare(vocab_path, {corpus + "wiki.valid.raw", corpus + "wiki.test.raw"}, data_dir,
               int(max_len), seed);
     }
   }
+  comm->barrier();  // rank 0 may have been preparing the data
+
+  // Each step's examples are dealt to S = ranks × accumulate slots; slot s reads positions
+  // s, s + S, s + 2S, ... of the epoch's shuffled order. This process owns slots
+  // rank · K ... rank · K + K − 1, one reader each; all slots advance in step, so one cursor
+  // describes them all.
+  const int accumulate = int(args.integer("accumulate", 1));
+  if (accumulate < 1) throw usage_error("--accumulate must be >= 1");
+  const int slots = comm->size() * accumulate;
   data::ReaderOptions ro;
   ro.seed = seed;
+  ro.world = slots;
   ro.eval_examples = std::size_t(args.integer("eval-examples", 256));
-  auto reader = std::make_shared<data::PretrainReader>(data_dir, hash, int(max_len), ro);
-
-  train::DataSource source;
-  source.next = [reader](int b) { return reader->next_batch(b); };
-  source.cursor = [reader] {
-    const auto c = reader->cursor();
-    return std::to_string(c.epoch) + ":" + std::to_string(c.position);
-  };
-  source.seek = [reader](const std::string& s) {
+  auto readers = std::make_shared<std::vector<data::PretrainReader>>();
+  for (int a = 0; a < accumulate; ++a) {
+    ro.rank = comm->rank() * accumulate + a;
+    readers->emplace_back(data_dir, hash, int(max_len), ro);
+  }
+  auto parse_cursor = [](const std::string& s) {
     const auto colon = s.find(':');
     if (colon == std::string::npos) throw io_error("checkpoint data cursor '" + s + "' is malformed");
-    reader->seek({std::stoull(s.substr(0, colon)), std::stoull(s.substr(colon + 1))});
+    return data::Cursor{std::stoull(s.substr(0, colon)), std::stoull(s.substr(colon + 1))};
   };
-  source.eval_batches = [reader](int b) { return reader->eval_batches(b); };
+
+  train::DataSource source;
+  source.next = [readers](int b) {
+    std::vector<model::Batch> micro;
+    for (auto& r : *readers) micro.push_back(r.next_batch(b));
+    return micro;
+  };
+  source.cursor = [readers] {
+    const auto c = readers->front().cursor();
+    return std::to_string(c.epoch) + ":" + std::to_string(c.position);
+  };
+  source.seek = [readers, parse_cursor](const std::string& s) {
+    for (auto& r : *readers) r.seek(parse_cursor(s));
+  };
+  source.reshard = [readers, parse_cursor](const std::string& s) {
+    for (auto& r : *readers) r.seek({parse_cursor(s).epoch + 1, 0});
+  };
+  source.eval_batches = [readers](int b) { return readers->front().eval_batches(b); };
   source.tokens_per_example = std::uint64_t(max_len);
+  source.slots = slots;
 
   train::PretrainerOptions po;
   po.learning_rate = args.number("lr", def.lr);
   po.total_steps = args.integer("steps", def.steps);
   po.warmup_steps = args.integer("warmup", std::min<long long>(def.warmup, po.total_steps / 10 + 1));
   po.seed = seed;
+  po.accumulate = accumulate;
   const std::string objective = args.get("objective", "electra");
   if (objective != "electra" && objective != "mlm") throw usage_error("--objective must be electra or mlm");
   po.objective.electra_objective = objective == "electra";
@@ -105,13 +153,28 @@ inline int cmd_pretrain(const Args& args) {
   run.eval_every = args.integer("eval-every", run.save_every);
   run.log_every = args.integer("log-every", 10);
   run.resume = args.flag("resume");
+  run.reshard = args.flag("reshard");
+  if (run.reshard && !run.resume) throw usage_error("--reshard only makes sense with --resume");
   run.crash_after = args.integer("crash-after", -1);
+  run.crash_rank = int(args.integer("crash-rank", -1));
 
-  Rng init(seed);
+  Rng init(seed);  // the same seed on every rank: identical initial weights
   model::ElectraModel<float> m(dims, init);
-  train::PretrainRun<float> trainer(m, po, run, source);
-  const bool finished = trainer.run();
-  if (finished)
+  train::PretrainRun<float> trainer(m, po, run, source, *comm);
+  bool finished = false;
+  try {
+    finished = trainer.run();
+  } catch (const std::exception& e) {
+#ifdef ELECTRA_WITH_MPI
+    // One rank failing must not leave the others waiting in an all-reduce.
+    if (auto* mpi = dynamic_cast<dist::MpiCommunicator*>(comm.get()); mpi && mpi->size() > 1) {
+      std::fprintf(stderr, "electra pretrain: error on rank %d: %s\n", mpi->rank(), e.what());
+      mpi->abort(1);
+    }
+#endif
+    throw;
+  }
+  if (finished && comm->is_root())
     std::fprintf(stderr, "done: %s/discriminator and %s/generator (HuggingFace layout), curves in %s/curves.svg\n",
                  run_dir.c_str(), run_dir.c_str(), run_dir.c_str());
   return finished ? 0 : 130;

@@ -95,16 +95,49 @@ PretrainingResult<T> pretraining_forward(const ElectraModel<T>& model, const Bat
   return r;
 }
 
+// Counts behind the official loss denominators: Σ masked_lm_weights and the number of real
+// tokens, of one micro-batch or (summed) of a whole step's batch.
+struct LossCounts {
+  double masked = 0, real = 0;
+};
+
+template <class T>
+LossCounts loss_counts(const MaskedBatch<T>& masked, const Batch& batch) {
+  LossCounts c;
+  for (index_t i = 0; i < masked.weights.numel(); ++i) c.masked += double(masked.weights.flat(i));
+  for (index_t i = 0; i < batch.input_mask.numel(); ++i) c.real += batch.input_mask.flat(i) != 0;
+  return c;
+}
+
+// A micro-batch's share of the loss of the whole batch it belongs to:
+//   mlm_weight · mlm · (W_m + ε)/(W + ε) + rtd_weight · rtd · (N_m + ε)/(N + ε)
+// mlm = Σ_m w·nll / (W_m + ε), so each term becomes Σ_m / (W + ε), and the shares of all
+// micro-batches add up to the batch's loss. With local == global this is r.loss.
+template <class T>
+Var<T> loss_share(const PretrainingResult<T>& r, LossCounts local, LossCounts global, const PretrainingOptions& o) {
+  const double eps = kLossDenominatorEps;
+  Var<T> loss = ops::scale(r.mlm_loss, T(o.mlm_weight * (local.masked + eps) / (global.masked + eps)));
+  if (o.electra_objective)
+    loss = ops::add(loss, ops::scale(r.rtd_loss, T(o.rtd_weight * (local.real + eps) / (global.real + eps))));
+  return loss;
+}
+
+// Step 1: the official masking of a batch, N = max_predictions slots per sequence.
+template <class T>
+MaskedBatch<T> mask_batch(const Batch& batch, Rng& rng, const PretrainingOptions& o = {}) {
+  ELECTRA_CHECK(batch.input_ids.rank() == 2, shape_error, "pretraining: token ids must be [B,T], got ",
+                batch.input_ids.shape().to_string());
+  const index_t N =
+      o.max_predictions > 0 ? o.max_predictions : max_predictions_per_seq(batch.input_ids.shape()[1], o.mask_prob);
+  return mask_tokens<T>(batch.input_ids, batch.input_mask, o.special, o.mask_prob, N, rng);
+}
+
 // The whole step's forward: masks the batch, then pretraining_forward. Call loss.backward()
 // on the result.
 template <class T>
 PretrainingResult<T> pretraining_step(const ElectraModel<T>& model, const Batch& batch, Rng& rng, bool training,
                                       const PretrainingOptions& o = {}) {
-  ELECTRA_CHECK(batch.input_ids.rank() == 2, shape_error, "pretraining: token ids must be [B,T], got ",
-                batch.input_ids.shape().to_string());
-  const index_t N =
-      o.max_predictions > 0 ? o.max_predictions : max_predictions_per_seq(batch.input_ids.shape()[1], o.mask_prob);
-  MaskedBatch<T> masked = mask_tokens<T>(batch.input_ids, batch.input_mask, o.special, o.mask_prob, N, rng);
+  MaskedBatch<T> masked = mask_batch<T>(batch, rng, o);
   return pretraining_forward(model, batch, std::move(masked), Tensor<std::int32_t>(), rng, training, o);
 }
 

@@ -6,6 +6,9 @@
 //   RUN/discriminator/, RUN/generator/   HuggingFace-loadable exports, at every checkpoint
 // Resuming restores model, optimizer, step, RNG and the data cursor, so a killed and resumed
 // run ends with bitwise the same weights as an uninterrupted one (same seed and threads).
+// Data-parallel runs (several ranks, dist/communicator.hpp): every rank trains; rank 0 alone
+// prints, logs, evaluates and writes checkpoints and exports. A stop signal on any rank stops
+// all of them at the same step (one all-reduce of a flag per step).
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -27,11 +30,17 @@ namespace electra::train {
 
 // Where batches come from. The cursor is an opaque string saved in checkpoints.
 struct DataSource {
-  std::function<model::Batch(int batch_size)> next;
+  // This process's micro-batches for one step (PretrainerOptions::accumulate of them).
+  std::function<std::vector<model::Batch>(int batch_size)> next;
   std::function<std::string()> cursor;
   std::function<void(const std::string&)> seek;
   std::function<std::vector<model::Batch>(int batch_size)> eval_batches;  // held-out; may be empty
   std::uint64_t tokens_per_example = 0;                                    // max length, for tokens/s
+  // How many slots the examples of a step are dealt to (ranks × accumulate); a checkpoint's
+  // cursor only means the same thing for the same count.
+  int slots = 1;
+  // Where to continue after changing the number of slots: the start of the next epoch.
+  std::function<void(const std::string& cursor)> reshard;
 };
 
 struct RunOptions {
@@ -41,7 +50,9 @@ struct RunOptions {
   int batch_size = 128;
   std::int64_t save_every = 1000, eval_every = 1000, log_every = 10;
   bool resume = false;
+  bool reshard = false;           // resume with a different number of data slots (next epoch)
   std::int64_t crash_after = -1;  // testing: SIGKILL this process after that many steps
+  int crash_rank = -1;            // ... only on this rank (-1: every rank)
 };
 
 namespace detail {
@@ -91,9 +102,10 @@ inline double electra_step_flops(const model::ElectraDims& d, int batch, index_t
 template <class T>
 class PretrainRun {
  public:
-  PretrainRun(model::ElectraModel<T>& m, const PretrainerOptions& po, const RunOptions& ro, DataSource data)
-      : trainer_(m, po), options_(ro), data_(std::move(data)), log_(ro.dir / "metrics.jsonl") {
-    std::filesystem::create_directories(ro.dir);
+  PretrainRun(model::ElectraModel<T>& m, const PretrainerOptions& po, const RunOptions& ro, DataSource data,
+              dist::Communicator& comm = dist::single_process())
+      : trainer_(m, po, comm), options_(ro), data_(std::move(data)), log_(ro.dir / "metrics.jsonl") {
+    if (comm.is_root()) std::filesystem::create_directories(ro.dir);
     ELECTRA_CHECK(ro.batch_size >= 1 && ro.save_every >= 1 && ro.eval_every >= 1 && ro.log_every >= 1, value_error,
                   "pretrain: batch size and the save/eval/log intervals must be >= 1");
   }
@@ -102,17 +114,26 @@ class PretrainRun {
 
   // Runs to the configured total. Returns false when stopped by a signal (checkpoint saved).
   bool run(std::FILE* progress = stderr) {
+    dist::Communicator& comm = trainer_.communicator();
+    if (!comm.is_root()) progress = nullptr;
     if (options_.resume) resume();
     std::signal(SIGINT, detail::on_stop_signal);
     std::signal(SIGTERM, detail::on_stop_signal);
     const auto& po = trainer_.options();
-    const double peak = cpu::measure_fma_peak_gflops() * 1e9;
-    const double step_flops = electra_step_flops(trainer_.model().dims, options_.batch_size,
+    // Every rank's micro-batches make one step's batch.
+    const int global_batch = options_.batch_size * po.accumulate * comm.size();
+    const double peak = cpu::measure_fma_peak_gflops() * 1e9 * comm.size();
+    const double step_flops = electra_step_flops(trainer_.model().dims, global_batch,
                                                  index_t(data_.tokens_per_example), po.objective.electra_objective);
-    const bool tty = isatty(fileno(progress));
-    std::fprintf(progress, "pretraining %s for %lld steps (batch %d, lr %g, warmup %lld), %s; FP32 peak %.0f GFLOP/s\n",
-                 options_.config_name.c_str(), static_cast<long long>(po.total_steps), options_.batch_size,
-                 po.learning_rate, static_cast<long long>(po.warmup_steps), threading_report().c_str(), peak * 1e-9);
+    const bool tty = progress && isatty(fileno(progress));
+    if (progress)
+      std::fprintf(progress,
+                   "pretraining %s for %lld steps (batch %d = %d × %d micro-batches × %d, lr %g, warmup %lld), %s, "
+                   "%s; FP32 peak %.0f GFLOP/s\n",
+                   options_.config_name.c_str(), static_cast<long long>(po.total_steps), global_batch,
+                   options_.batch_size, po.accumulate, comm.size(), po.learning_rate,
+                   static_cast<long long>(po.warmup_steps), comm.describe().c_str(), threading_report().c_str(),
+                   peak * 1e-9);
     const auto start = std::chrono::steady_clock::now();
     const std::int64_t first = trainer_.steps_done();
     double window_secs = 0;
@@ -123,9 +144,9 @@ class PretrainRun {
       window_secs += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       ++window_steps;
       const std::int64_t done = trainer_.steps_done();
-      if (done % options_.log_every == 0 || done == po.total_steps) {
+      if (progress && (done % options_.log_every == 0 || done == po.total_steps)) {
         const double step_time = window_secs / double(window_steps);
-        const double tokens_per_s = double(options_.batch_size) * double(data_.tokens_per_example) / step_time;
+        const double tokens_per_s = double(global_batch) * double(data_.tokens_per_example) / step_time;
         const double mfu = peak > 0 ? step_flops / step_time / peak : 0.0;
         json::Value rec = detail::metrics_record(r.step, "train", r.metrics);
         rec.set("lr", r.learning_rate);
@@ -146,13 +167,19 @@ class PretrainRun {
         window_secs = 0;
         window_steps = 0;
       }
-      if (done % options_.eval_every == 0 || done == po.total_steps) evaluate(done);
-      if (done % options_.save_every == 0 || done == po.total_steps) save();
-      if (options_.crash_after >= 0 && done >= options_.crash_after) std::raise(SIGKILL);
-      if (const int sig = detail::stop_signal().load()) {
-        save();
-        std::fprintf(progress, "%sstopped by signal %d at step %lld; checkpoint saved, resume with --resume\n",
-                     tty ? "\n" : "", sig, static_cast<long long>(done));
+      if (comm.is_root() && (done % options_.eval_every == 0 || done == po.total_steps)) evaluate(done);
+      if (comm.is_root() && (done % options_.save_every == 0 || done == po.total_steps)) save();
+      if (options_.crash_after >= 0 && done >= options_.crash_after &&
+          (options_.crash_rank < 0 || options_.crash_rank == comm.rank()))
+        std::raise(SIGKILL);
+      // Stop together: a signal seen by any rank stops every rank after this step.
+      double stop = double(detail::stop_signal().load());
+      comm.allreduce_sum(&stop, 1);
+      if (stop != 0) {
+        if (comm.is_root()) save();
+        if (progress)
+          std::fprintf(progress, "%sstopped by a signal at step %lld; checkpoint saved, resume with --resume\n",
+                       tty ? "\n" : "", static_cast<long long>(done));
         return false;
       }
     }
@@ -169,12 +196,26 @@ class PretrainRun {
     const auto extra = io::load_checkpoint(checkpoint_path(), trainer_);
     const auto cursor = extra.find("data_cursor");
     ELECTRA_CHECK(cursor != extra.end(), io_error, checkpoint_path().string(), ": checkpoint has no data cursor");
-    data_.seek(cursor->second);
-    log_.truncate_to(trainer_.steps_done());
+    const auto slots = extra.find("data_slots");
+    const int saved_slots = slots == extra.end() ? 1 : std::stoi(slots->second);
+    if (saved_slots == data_.slots) {
+      data_.seek(cursor->second);
+    } else {
+      ELECTRA_CHECK(options_.reshard && data_.reshard, value_error, checkpoint_path().string(),
+                    ": the checkpoint was written by a run that dealt each step's examples to ", saved_slots,
+                    " slots (ranks × --accumulate); this run has ", data_.slots,
+                    ". Resume with the same ranks and --accumulate, or pass --reshard to continue from the start "
+                    "of the next epoch with the new layout");
+      data_.reshard(cursor->second);
+    }
+    if (trainer_.communicator().is_root()) log_.truncate_to(trainer_.steps_done());
   }
 
   void save() {
-    io::save_checkpoint(checkpoint_path(), trainer_, {{"data_cursor", data_.cursor()}, {"config", options_.config_name}});
+    io::save_checkpoint(checkpoint_path(), trainer_,
+                        {{"data_cursor", data_.cursor()},
+                         {"data_slots", std::to_string(data_.slots)},
+                         {"config", options_.config_name}});
     io::export_huggingface(options_.dir, trainer_.model(), options_.vocab_file,
                            {{"electra_config", options_.config_name}, {"step", std::to_string(trainer_.steps_done())}});
     io::write_file_atomically(options_.dir / "curves.svg",
