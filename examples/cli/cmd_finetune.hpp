@@ -13,6 +13,7 @@
 
 #include "args.hpp"
 #include "configs.hpp"
+#include "launch.hpp"
 
 namespace cli {
 
@@ -124,11 +125,17 @@ inline int cmd_finetune(const Args& args) {
   o.save_model = args.flag("save-model");
   const text::Tokenizer tok = text::Tokenizer::from_file(init.vocab);
   check_vocab_fits(tok, init.dims, init.vocab);
-  std::fprintf(stderr, "fine-tuning %s on %s: lr %g, layer decay %g, batch %d, %g epochs, %s; %s\n",
+  const std::unique_ptr<dist::Communicator> comm = launch_communicator();
+  o.comm = comm.get();
+  if (!comm->is_root()) o.progress = nullptr;
+  if (comm->is_root())
+    std::fprintf(stderr, "fine-tuning %s on %s: lr %g, layer decay %g, batch %d, %g epochs, %s; %s\n",
                init.weights.empty() ? ("a randomly initialised " + init.size_name).c_str() : init.weights.c_str(),
                task.name.c_str(), o.train.learning_rate, o.train.layerwise_decay, o.train.batch_size, o.train.epochs,
                threading_report().c_str(), o.seeds > 1 ? (std::to_string(o.seeds) + " seeds").c_str() : "1 seed");
-  const finetune::GlueRunResult r = finetune::run_glue<float>(task, init.dims, tok, o);
+  const finetune::GlueRunResult r =
+      on_every_rank(*comm, [&] { return finetune::run_glue<float>(task, init.dims, tok, o); });
+  if (!comm->is_root()) return 0;
   std::printf("%s dev, median of %d seed(s):", task.name.c_str(), o.seeds);
   for (const auto& s : r.median) std::printf("  %s %.4f", s.name.c_str(), s.value);
   std::printf("\nresults: %s\n", (o.out_dir / "results.json").c_str());
@@ -159,7 +166,11 @@ inline int cmd_squad(const Args& args) {
   o.max_train_examples = std::size_t(args.integer("max-train-examples", 0));
   const text::Tokenizer tok = text::Tokenizer::from_file(init.vocab);
   check_vocab_fits(tok, init.dims, init.vocab);
-  const finetune::SquadRunResult r = finetune::run_squad<float>(init.dims, tok, o);
+  const std::unique_ptr<dist::Communicator> comm = launch_communicator();
+  o.comm = comm.get();
+  if (!comm->is_root()) o.progress = nullptr;
+  const finetune::SquadRunResult r = on_every_rank(*comm, [&] { return finetune::run_squad<float>(init.dims, tok, o); });
+  if (!comm->is_root()) return 0;
   std::printf("SQuAD %s dev: exact %.2f  f1 %.2f  (%zu questions)", r.v2 ? "2.0" : "1.1", r.scores.exact,
               r.scores.f1, r.scores.total);
   if (r.v2)

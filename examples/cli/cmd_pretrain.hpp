@@ -8,14 +8,11 @@
 #include <electra/data/shard.hpp>
 #include <electra/train/pretrain_run.hpp>
 #include <filesystem>
-#include <memory>
-#ifdef ELECTRA_WITH_MPI
-#include <electra/dist/mpi.hpp>
-#endif
 
 #include "args.hpp"
 #include "cmd_text.hpp"
 #include "configs.hpp"
+#include "launch.hpp"
 
 namespace cli {
 
@@ -41,22 +38,6 @@ inline PretrainDefaults pretrain_defaults(const std::string& model) {
   if (model == "large") return {2048, 400000, 10000, 2e-4};
   if (model == "tiny") return {32, 10000, 500, 1e-3};
   return {128, 1000000, 10000, 5e-4};
-}
-
-// The communicator of this launch: MPI when started by mpirun (and built with MPI), else one
-// process. A build without MPI refuses to run as one of several ranks rather than have each
-// rank train alone on the same data.
-inline std::unique_ptr<electra::dist::Communicator> launch_communicator() {
-  const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
-  if (!world) world = std::getenv("PMI_SIZE");
-#ifdef ELECTRA_WITH_MPI
-  if (world) return std::make_unique<electra::dist::MpiCommunicator>();
-#else
-  if (world && std::string(world) != "1")
-    throw usage_error("started as one of " + std::string(world) +
-                      " MPI ranks, but this electra was built without MPI (cmake -DELECTRA_MPI=ON)");
-#endif
-  return std::make_unique<electra::dist::SingleProcess>();
 }
 
 inline int cmd_pretrain(const Args& args) {
@@ -161,19 +142,7 @@ inline int cmd_pretrain(const Args& args) {
   Rng init(seed);  // the same seed on every rank: identical initial weights
   model::ElectraModel<float> m(dims, init);
   train::PretrainRun<float> trainer(m, po, run, source, *comm);
-  bool finished = false;
-  try {
-    finished = trainer.run();
-  } catch (const std::exception& e) {
-#ifdef ELECTRA_WITH_MPI
-    // One rank failing must not leave the others waiting in an all-reduce.
-    if (auto* mpi = dynamic_cast<dist::MpiCommunicator*>(comm.get()); mpi && mpi->size() > 1) {
-      std::fprintf(stderr, "electra pretrain: error on rank %d: %s\n", mpi->rank(), e.what());
-      mpi->abort(1);
-    }
-#endif
-    throw;
-  }
+  const bool finished = on_every_rank(*comm, [&] { return trainer.run(); });
   if (finished && comm->is_root())
     std::fprintf(stderr, "done: %s/discriminator and %s/generator (HuggingFace layout), curves in %s/curves.svg\n",
                  run_dir.c_str(), run_dir.c_str(), run_dir.c_str());

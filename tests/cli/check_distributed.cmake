@@ -3,7 +3,8 @@
 #     (the same micro-batches and random draws; only float summation order differs);
 #  2. a rank killed with SIGKILL takes the job down (mpirun exits non-zero, no hang), and
 #     `--resume` on 2 ranks ends bitwise where an uninterrupted 2-rank run ends;
-#  3. resuming with another layout is refused unless --reshard.
+#  3. resuming with another layout is refused unless --reshard;
+#  4. electra finetune on 2 ranks learns the synthetic task and rank 0 writes the results.
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 file(REMOVE_RECURSE ${WORK_DIR})
 set(mpi ${MPIEXEC} -np 2)
@@ -41,3 +42,11 @@ if(rc EQUAL 0 OR NOT err MATCHES "2 slots .*this run has 1.*--reshard")
   message(FATAL_ERROR "resuming 2 ranks' checkpoint in 1 process should be refused; got ${rc}: ${err}")
 endif()
 run_ok(out ${ELECTRA} ${more} --reshard)
+
+include(${CMAKE_CURRENT_LIST_DIR}/synthetic_sst2.cmake)
+write_synthetic_sst2(${WORK_DIR}/SST-2)
+run_ok(out ${mpi} ${ELECTRA} finetune --task sst2 --data ${WORK_DIR}/SST-2 --config tiny --vocab ${VOCAB}
+  --out ${WORK_DIR}/finetune --epochs 12 --batch 8 --lr 1e-3 --threads 1)
+expect("${out}" "sst2 dev, median of 1 seed\\(s\\):  accuracy 1\\.0000")
+file(READ ${WORK_DIR}/finetune/seed-0/train_log.jsonl log)
+expect("${log}" "\"step\":72,")

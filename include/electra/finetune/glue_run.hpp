@@ -45,6 +45,9 @@ struct GlueRunOptions {
   std::int64_t log_every = 50;
   int eval_batch = 64;
   std::FILE* progress = stderr;       // null = silent
+  // Data parallel under mpirun: every rank trains on its share of each batch and evaluates;
+  // rank 0 alone writes files. Null = one process.
+  dist::Communicator* comm = nullptr;
 };
 
 struct SplitScores {
@@ -201,7 +204,9 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
   ELECTRA_CHECK(o.head != HeadKind::span, value_error, "GLUE tasks use a classification head, not 'span'");
   ELECTRA_CHECK(o.train.max_seq_len <= std::size_t(dims.max_pos), value_error, "max sequence length ",
                 o.train.max_seq_len, " exceeds the model's ", dims.max_pos, " positions");
-  fs::create_directories(o.out_dir);
+  dist::Communicator& comm = o.comm ? *o.comm : dist::single_process();
+  const bool root = comm.is_root();
+  if (root) fs::create_directories(o.out_dir);
 
   const detail::GlueSplitData train = detail::load_glue_split(task, o, tokenizer, "train", true);
   std::vector<detail::GlueSplitData> dev;
@@ -226,7 +231,7 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
     FinetuneOptions to = o.train;
     to.seed = o.train.seed + std::uint64_t(s);
     const fs::path seed_dir = o.out_dir / ("seed-" + std::to_string(to.seed));
-    fs::create_directories(seed_dir);
+    if (root) fs::create_directories(seed_dir);
     Rng init_rng(mix64(to.seed ^ 0x1a17));
     TaskModel<T> m(dims, o.head, K, init_rng);
     if (init) {
@@ -236,7 +241,7 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
                      o.init.c_str(), lw.head_loaded ? " (and its task head)" : "");
     }
     const std::int64_t total = total_train_steps(train.examples.size(), to.batch_size, to.epochs);
-    FineTuner<T> tuner(m, to, total);
+    FineTuner<T> tuner(m, to, total, comm);
     auto batch_loss = [&](const std::vector<std::size_t>& rows) {
       const SequenceBatch b = pad_batch(train.features, rows);
       return detail::glue_loss(task, m(b.ids, b.types, b.mask, tuner.rng(), true).logits, train.examples, rows);
@@ -247,12 +252,12 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
     SeedResult sr;
     sr.seed = to.seed;
     sr.train_seconds = trained.seconds;
-    io::write_file_atomically(seed_dir / "train_log.jsonl", trained.log_jsonl);
+    if (root) io::write_file_atomically(seed_dir / "train_log.jsonl", trained.log_jsonl);
     Rng eval_rng(0);
     for (const auto& d : dev) {
       const std::vector<double> pred = detail::glue_predict(task, m, d.features, o.eval_batch, eval_rng);
       sr.dev.push_back({d.split, detail::defined_scores(glue_scores(task, pred, d.examples))});
-      detail::write_dev_predictions(seed_dir / (d.split + "_predictions.tsv"), task, d, pred);
+      if (root) detail::write_dev_predictions(seed_dir / (d.split + "_predictions.tsv"), task, d, pred);
       if (o.progress) {
         std::fprintf(o.progress, "%s seed %llu  %s:", task.name.c_str(), static_cast<unsigned long long>(to.seed),
                      d.split.c_str());
@@ -260,11 +265,11 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
         std::fprintf(o.progress, "\n");
       }
     }
-    for (std::size_t i = 0; i < test.size(); ++i) {
+    for (std::size_t i = 0; root && i < test.size(); ++i) {
       const std::vector<double> pred = detail::glue_predict(task, m, test[i].features, o.eval_batch, eval_rng);
       write_glue_submission(seed_dir / task.submission_file(test[i].split), task, test[i].examples, pred);
     }
-    if (o.save_model) io::save_parameters(seed_dir / "model.safetensors", m.parameters(), {{"task", task.name}});
+    if (root && o.save_model) io::save_parameters(seed_dir / "model.safetensors", m.parameters(), {{"task", task.name}});
     result.seeds.push_back(std::move(sr));
   }
 
@@ -302,7 +307,7 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
       {"train_examples", std::int64_t(train.examples.size())},
       {"seeds", seeds},
       {"median", median}};
-  io::write_file_atomically(o.out_dir / "results.json", record.dump(2) + "\n");
+  if (root) io::write_file_atomically(o.out_dir / "results.json", record.dump(2) + "\n");
   return result;
 }
 

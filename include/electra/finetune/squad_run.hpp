@@ -47,6 +47,7 @@ struct SquadRunOptions {
   std::int64_t log_every = 20;
   int eval_batch = 32;
   std::FILE* progress = stderr;
+  dist::Communicator* comm = nullptr;  // as in GlueRunOptions: all ranks train, rank 0 writes
 };
 
 struct SquadRunResult {
@@ -89,7 +90,9 @@ SquadRunResult run_squad(const model::EncoderDims& dims, const text::Tokenizer& 
   ELECTRA_CHECK(o.squad.max_seq_len <= std::size_t(dims.max_pos), value_error, "SQuAD: max sequence length ",
                 o.squad.max_seq_len, " exceeds the model's ", dims.max_pos, " positions");
   ELECTRA_CHECK(!o.eval_only || !o.init.empty(), value_error, "SQuAD: --eval-only needs a fine-tuned --init");
-  fs::create_directories(o.out_dir);
+  dist::Communicator& comm = o.comm ? *o.comm : dist::single_process();
+  const bool root = comm.is_root();
+  if (root) fs::create_directories(o.out_dir);
 
   SquadReadStats dev_stats;
   const std::vector<SquadExample> dev = read_squad(o.dev_file, {false}, &dev_stats);
@@ -128,7 +131,7 @@ SquadRunResult run_squad(const model::EncoderDims& dims, const text::Tokenizer& 
       std::fprintf(o.progress, ") -> %zu windows\n", features.size());
     }
     const std::int64_t total = total_train_steps(features.size(), o.train.batch_size, o.train.epochs);
-    FineTuner<T> tuner(m, o.train, total);
+    FineTuner<T> tuner(m, o.train, total, comm);
     auto batch_loss = [&](const std::vector<std::size_t>& rows) {
       const SequenceBatch b = pad_batch(features, rows);
       return detail::span_loss(m(b.ids, b.types, b.mask, tuner.rng(), true), b, features, rows);
@@ -136,8 +139,10 @@ SquadRunResult run_squad(const model::EncoderDims& dims, const text::Tokenizer& 
     const TrainLoopResult trained = train_epochs(tuner, features.size(), o.train.batch_size, o.train.seed,
                                                  batch_loss, {"squad", o.log_every, o.progress});
     result.train_seconds = trained.seconds;
-    io::write_file_atomically(o.out_dir / "train_log.jsonl", trained.log_jsonl);
-    io::save_parameters(o.out_dir / "model.safetensors", m.parameters(), {{"task", "squad"}});
+    if (root) {
+      io::write_file_atomically(o.out_dir / "train_log.jsonl", trained.log_jsonl);
+      io::save_parameters(o.out_dir / "model.safetensors", m.parameters(), {{"task", "squad"}});
+    }
   }
 
   // Evaluation: logits of every dev window, then the official decoding and scoring.
@@ -168,6 +173,7 @@ SquadRunResult run_squad(const model::EncoderDims& dims, const text::Tokenizer& 
   std::map<std::string, std::string> answers;
   for (const auto& p : preds) answers[p.id] = p.text;
   result.scores = evaluate_squad(dev, answers);
+  if (!root) return result;
   write_squad_predictions(o.out_dir / "predictions.json", preds);
   if (result.v2) write_squad_null_odds(o.out_dir / "null_odds.json", preds);
   const json::Value record = json::Object{

@@ -6,6 +6,11 @@
 // Weight decay defaults to 0 as in the paper's Table 7 (the released configure_finetuning.py
 // says 0.01; pass it to follow the code instead).
 //
+// Data parallel (several ranks, dist/communicator.hpp): every rank walks the same batches and
+// computes the loss of its share of each (rows r, r + R, r + 2R, ...), scaled by
+// share / batch so that the shares add up to the batch's mean loss; gradients are summed over
+// ranks before clipping, so every rank applies the same update.
+//
 // Batches are padded to their longest sequence, not to max_seq_len: the padded keys get
 // −10000 before the softmax, so their attention weight is exactly 0 in float32 either way,
 // and the result is the same as the official fixed-length padding at a fraction of the work.
@@ -19,6 +24,8 @@
 #include <vector>
 
 #include "../core/rng.hpp"
+#include "../dist/communicator.hpp"
+#include "../dist/grad_sync.hpp"
 #include "../io/json.hpp"
 #include "../optim/adamw.hpp"
 #include "../optim/clip.hpp"
@@ -109,9 +116,11 @@ inline std::string duration(double secs) {
 template <class T>
 class FineTuner {
  public:
-  FineTuner(TaskModel<T>& m, const FinetuneOptions& o, std::int64_t total_steps)
+  FineTuner(TaskModel<T>& m, const FinetuneOptions& o, std::int64_t total_steps,
+            dist::Communicator& comm = dist::single_process())
       : model_(m), options_((o.validate(), o)), params_(m.parameters()), optimizer_(params_, adam_options(o)),
-        total_steps_(total_steps), rng_(mix64(o.seed ^ 0xf1e7)) {
+        comm_(comm), sync_(params_, comm), total_steps_(total_steps),
+        rng_(mix64(o.seed ^ 0xf1e7) + std::uint64_t(comm.rank())) {  // dropout differs per rank
     optimizer_.set_lr_scales(optim::layerwise_lr_scales(params_, o.layerwise_decay, int(m.dims.layers)));
   }
 
@@ -123,13 +132,20 @@ class FineTuner {
     return s.at(step_);
   }
 
-  // One update from a scalar loss built on the model in training mode; returns the
-  // gradient norm before clipping.
+  // One update from a scalar loss built on the model in training mode (one process);
+  // returns the gradient norm before clipping.
   double step(const Var<T>& loss) {
-    const double value = double(loss.item());
-    ELECTRA_CHECK(std::isfinite(value), value_error, "fine-tuning step ", step_,
-                  ": the loss is not finite; lower the learning rate or check the data");
+    check_finite(double(loss.item()));
     loss.backward();
+    return update();
+  }
+
+  // After this rank's backward (or none, when its share of the batch was empty): sums the
+  // gradients over ranks, clips, updates, clears. Every parameter takes part in the sum.
+  double update() {
+    if (comm_.size() > 1)
+      for (const auto& p : params_) p.var.impl()->grad_buffer();  // a zero gradient where this rank had none
+    sync_.sum();
     const double norm = optim::clip_grad_global_norm(params_, options_.clip_norm);
     optimizer_.step(learning_rate());
     optimizer_.zero_grad();
@@ -137,10 +153,16 @@ class FineTuner {
     return norm;
   }
 
+  void check_finite(double loss) const {
+    ELECTRA_CHECK(std::isfinite(loss), value_error, "fine-tuning step ", step_,
+                  ": the loss is not finite; lower the learning rate or check the data");
+  }
+
   std::int64_t steps_done() const { return step_; }
   std::int64_t total_steps() const { return total_steps_; }
   Rng& rng() { return rng_; }
   const TaskModel<T>& model() const { return model_; }
+  dist::Communicator& communicator() { return comm_; }
 
  private:
   static optim::AdamWOptions adam_options(const FinetuneOptions& o) {
@@ -154,6 +176,8 @@ class FineTuner {
   FinetuneOptions options_;
   nn::ParameterList<T> params_;
   optim::AdamW<T> optimizer_;
+  dist::Communicator& comm_;
+  dist::GradientSync<T> sync_;
   std::int64_t total_steps_ = 1, step_ = 0;
   Rng rng_;
 };
@@ -170,7 +194,8 @@ struct TrainLoopResult {
 };
 
 // Runs `tuner` to its total steps over n examples in epoch_batches order. `loss(rows)` builds
-// the training loss of one batch of example indices (running the model with tuner.rng()).
+// the mean training loss of some example indices (running the model with tuner.rng()); each
+// rank passes its share of every batch.
 template <class T, class LossOfRows>
 TrainLoopResult train_epochs(FineTuner<T>& tuner, std::size_t n_examples, int batch_size, std::uint64_t seed,
                              LossOfRows&& loss, const TrainLoopOptions& o) {
@@ -184,10 +209,22 @@ TrainLoopResult train_epochs(FineTuner<T>& tuner, std::size_t n_examples, int ba
     for (const auto& rows : epoch_batches(n_examples, batch_size, seed, epoch)) {
       if (tuner.steps_done() >= total) break;
       const double lr = tuner.learning_rate();
-      const Var<T> l = loss(rows);
-      loss_sum += double(l.item());
+      dist::Communicator& comm = tuner.communicator();
+      std::vector<std::size_t> mine;
+      for (std::size_t k = std::size_t(comm.rank()); k < rows.size(); k += std::size_t(comm.size()))
+        mine.push_back(rows[k]);
+      double value = 0;  // this rank's share of the batch's mean loss
+      Var<T> l;
+      if (!mine.empty()) {
+        l = ops::scale(loss(mine), T(double(mine.size()) / double(rows.size())));
+        value = double(l.item());
+      }
+      comm.allreduce_sum(&value, 1);
+      tuner.check_finite(value);  // the same verdict on every rank
+      if (l.defined()) l.backward();
+      loss_sum += value;
       ++loss_n;
-      const double norm = tuner.step(l);
+      const double norm = tuner.update();
       const std::int64_t done = tuner.steps_done();
       if (done % o.log_every != 0 && done != total) continue;
       const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
