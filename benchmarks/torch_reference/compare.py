@@ -1,0 +1,109 @@
+"""Side-by-side CPU comparison of electra and PyTorch on the same ELECTRA pretraining step.
+
+Runs, interleaved (electra, pytorch, electra, pytorch, ...), `trials` runs of `steps` steps
+of each implementation for every (config, batch) and reports, over the steps after the first
+`warmup` of each run: median step time, the ratio pytorch / electra, tokens/s, model GFLOP/s
+(the official FLOPs counter, `electra flops`), its share of the FP32 peak that electra
+measures with an FMA loop at start-up, and the peak RSS of each process.
+Called by benchmarks/compare_cpu.sh, which sets the thread environment.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(cmd, env=None):
+    """Runs cmd; returns (stdout, stderr, peak RSS in MiB of this child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout}{p.stderr}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the maximum over all children so far: a run that peaks lower
+    # than an earlier one reports the earlier peak, so each run gets its own python wrapper.
+    return p.stdout, p.stderr, max(before, after) / 1024.0
+
+
+def measured(cmd, env=None):
+    """Runs cmd in a fresh python wrapper so that its peak RSS is its own."""
+    wrapper = ("import resource,subprocess,sys,json;p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+               "print(json.dumps({'rc':p.returncode,'out':p.stdout,'err':p.stderr,"
+               "'rss':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024.0}))")
+    out, _, _ = run([sys.executable, "-c", wrapper] + cmd, env)
+    r = json.loads(out)
+    if r["rc"] != 0:
+        sys.exit(f"failed ({r['rc']}): {' '.join(cmd)}\n{r['out']}{r['err']}")
+    return r["out"], r["err"], r["rss"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--electra", default="build/examples/electra")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--trials", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=5, help="measured steps per run, after the warm-up")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--cases", default="small:8,small:32,tiny:32")
+    a = ap.parse_args()
+    seq = 128
+    work = tempfile.mkdtemp(prefix="electra-compare-")
+    corpus = os.path.join(os.path.dirname(os.path.dirname(HERE)), "data", "corpus", "wikitext-2")
+    run([a.electra, "prepare", "--input", os.path.join(corpus, "wiki.valid.raw"), os.path.join(corpus, "wiki.test.raw"),
+         "--out", os.path.join(work, "data"), "--max-seq-len", str(seq)])
+    total = a.warmup + a.steps
+    # PyTorch's thread pool and OpenBLAS's must not fight (Debian's torch does its GEMMs in
+    # OpenBLAS), and passive waiting keeps idle OpenMP threads off the cores. Only for torch:
+    # electra manages its threads itself (--threads).
+    torch_env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OPENBLAS_NUM_THREADS=str(a.threads),
+                     OMP_NUM_THREADS=str(a.threads))
+    rows = []
+    peak = None
+    for case in a.cases.split(","):
+        config, batch = case.split(":")
+        flops_out, _, _ = run([a.electra, "flops", "--config", config, "--batch", batch, "--steps", "1",
+                               "--seq-len", str(seq)])
+        step_flops = float(re.search(r"pretraining, .*?: ([0-9.e+]+) FLOPs", flops_out).group(1))
+        times = {"electra": [], "pytorch": []}
+        rss = {"electra": 0.0, "pytorch": 0.0}
+        for trial in range(a.trials):
+            out_dir = os.path.join(work, f"run-{config}-{batch}-{trial}")
+            _, err, r = measured([a.electra, "pretrain", "--model", config, "--data", os.path.join(work, "data"),
+                                  "--out", out_dir, "--steps", str(total), "--batch", batch, "--log-every", "1",
+                                  "--save-every", "1000000", "--eval-every", "1000000", "--eval-examples", "8",
+                                  "--threads", str(a.threads)])
+            peak = float(re.search(r"FP32 peak ([0-9.]+) GFLOP/s", err).group(1))
+            with open(os.path.join(out_dir, "metrics.jsonl")) as f:
+                recs = [json.loads(line) for line in f if '"train"' in line]
+            times["electra"] += [rec["step_seconds"] for rec in recs if rec["step"] >= a.warmup]
+            rss["electra"] = max(rss["electra"], r)
+            out, _, r = measured([sys.executable, os.path.join(HERE, "electra_step.py"), "--config", config,
+                                  "--batch", batch, "--seq-len", str(seq), "--steps", str(total),
+                                  "--threads", str(a.threads)], torch_env)
+            times["pytorch"] += json.loads(out)["step_seconds"][a.warmup:]
+            rss["pytorch"] = max(rss["pytorch"], r)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        rows.append((config, int(batch), med, rss, step_flops, {k: len(v) for k, v in times.items()}))
+    print(f"threads {a.threads}; FP32 peak {peak:.0f} GFLOP/s (FMA loop); medians over "
+          f"{a.trials} interleaved runs x {a.steps} steps after {a.warmup} warm-up steps; sequence length {seq}")
+    print(f"{'config':>6} {'batch':>5} | {'electra s':>9} {'torch s':>9} {'torch/electra':>13} | "
+          f"{'electra tok/s':>13} {'torch tok/s':>11} | {'electra GFLOP/s (peak)':>22} {'torch GFLOP/s (peak)':>20} | "
+          f"{'electra RSS':>11} {'torch RSS':>9}")
+    for config, batch, med, rss, fl, n in rows:
+        tok = batch * seq
+        ge, gt = fl / med["electra"] / 1e9, fl / med["pytorch"] / 1e9
+        print(f"{config:>6} {batch:>5} | {med['electra']:>9.3f} {med['pytorch']:>9.3f} "
+              f"{med['pytorch'] / med['electra']:>13.2f} | {tok / med['electra']:>13.0f} {tok / med['pytorch']:>11.0f} | "
+              f"{ge:>12.1f} ({100 * ge / peak:>5.1f} %) {gt:>10.1f} ({100 * gt / peak:>5.1f} %) | "
+              f"{rss['electra']:>7.0f} MiB {rss['pytorch']:>5.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
