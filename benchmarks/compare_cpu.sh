@@ -11,4 +11,12 @@ shift || true
 py=${PYTHON:-/usr/bin/python3}  # Debian's python, where python3-torch installs
 "$py" -c "import torch" 2>/dev/null || { echo "needs PyTorch: apt-get install -y python3-torch" >&2; exit 2; }
 # compare.py gives the PyTorch runs OMP_WAIT_POLICY=PASSIVE and OPENBLAS_NUM_THREADS=THREADS.
+# Debian's OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to SSE3 kernels
+# (docs/performance.md), which would slow PyTorch's GEMMs down several times: compare.py gives
+# the PyTorch runs the kernel family named by the CPU's flags (TORCH_OPENBLAS_CORETYPE to
+# override). electra runs as a user runs it: its own engine choice, untouched environment.
+if [ -z "${TORCH_OPENBLAS_CORETYPE:-}" ]; then
+  if grep -qw avx512f /proc/cpuinfo; then export TORCH_OPENBLAS_CORETYPE=SkylakeX
+  elif grep -qw avx2 /proc/cpuinfo; then export TORCH_OPENBLAS_CORETYPE=Haswell; fi
+fi
 exec "$py" benchmarks/torch_reference/compare.py --threads "$threads" "$@"

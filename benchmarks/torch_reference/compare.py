@@ -44,6 +44,11 @@ def measured(cmd, env=None):
     return r["out"], r["err"], r["rss"]
 
 
+def torch_version(env):
+    out, _, _ = run([sys.executable, "-c", "import torch; print(torch.__version__)"], env)
+    return out.strip()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--electra", default="build/examples/electra")
@@ -64,6 +69,8 @@ def main():
     # electra manages its threads itself (--threads).
     torch_env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OPENBLAS_NUM_THREADS=str(a.threads),
                      OMP_NUM_THREADS=str(a.threads))
+    if os.environ.get("TORCH_OPENBLAS_CORETYPE"):
+        torch_env["OPENBLAS_CORETYPE"] = os.environ["TORCH_OPENBLAS_CORETYPE"]
     rows = []
     peak = None
     for case in a.cases.split(","):
@@ -91,6 +98,8 @@ def main():
             rss["pytorch"] = max(rss["pytorch"], r)
         med = {k: statistics.median(v) for k, v in times.items()}
         rows.append((config, int(batch), med, rss, step_flops, {k: len(v) for k, v in times.items()}))
+    print(f"PyTorch {torch_version(torch_env)} with OPENBLAS_CORETYPE={torch_env.get('OPENBLAS_CORETYPE', '(detected)')}; "
+          f"electra with its default GEMM engine")
     print(f"threads {a.threads}; FP32 peak {peak:.0f} GFLOP/s (FMA loop); medians over "
           f"{a.trials} interleaved runs x {a.steps} steps after {a.warmup} warm-up steps; sequence length {seq}")
     print(f"{'config':>6} {'batch':>5} | {'electra s':>9} {'torch s':>9} {'torch/electra':>13} | "
