@@ -31,6 +31,7 @@
 #include "../optim/clip.hpp"
 #include "../optim/layer_lr.hpp"
 #include "../optim/schedule.hpp"
+#include "../train/duration.hpp"
 #include "task_model.hpp"
 
 namespace electra::finetune {
@@ -103,15 +104,6 @@ inline std::vector<std::vector<std::size_t>> epoch_batches(std::size_t n_example
 inline std::int64_t total_train_steps(std::size_t n_examples, int batch_size, double epochs) {
   return std::max<std::int64_t>(1, std::int64_t(epochs * double(n_examples) / double(batch_size)));
 }
-
-namespace detail {
-inline std::string duration(double secs) {
-  char b[32];
-  const long s = long(secs);
-  std::snprintf(b, sizeof b, "%ldm%02lds", s / 60, s % 60);
-  return b;
-}
-}  // namespace detail
 
 template <class T>
 class FineTuner {
@@ -236,7 +228,7 @@ TrainLoopResult train_epochs(FineTuner<T>& tuner, std::size_t n_examples, int ba
         std::fprintf(o.progress, "%s  step %lld/%lld  epoch %llu  loss %.4f  lr %.2e  ETA %s\n", o.label.c_str(),
                      static_cast<long long>(done), static_cast<long long>(total),
                      static_cast<unsigned long long>(epoch + 1), loss_sum / double(loss_n), lr,
-                     detail::duration(secs / double(done) * double(total - done)).c_str());
+                     train::duration_text(secs / double(done) * double(total - done)).c_str());
       loss_sum = 0;
       loss_n = 0;
     }

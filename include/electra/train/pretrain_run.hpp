@@ -22,6 +22,7 @@
 #include "../backend/cpu/peak.hpp"
 #include "../io/checkpoint.hpp"
 #include "../io/hf_export.hpp"
+#include "duration.hpp"
 #include "flops.hpp"
 #include "pretrainer.hpp"
 #include "run_log.hpp"
@@ -77,15 +78,6 @@ inline json::Value metrics_record(std::int64_t step, const char* split, const Pr
                       {"replaced_fraction", m.replaced_fraction}};
 }
 
-inline std::string duration_text(double secs) {
-  char b[32];
-  const long s = long(secs);
-  if (s >= 3600)
-    std::snprintf(b, sizeof b, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
-  else
-    std::snprintf(b, sizeof b, "%ldm%02lds", s / 60, s % 60);
-  return b;
-}
 }  // namespace detail
 
 // Training FLOPs of one step, counted as the paper does (flops_computation.py).
@@ -126,14 +118,17 @@ class PretrainRun {
     const double step_flops = electra_step_flops(trainer_.model().dims, global_batch,
                                                  index_t(data_.tokens_per_example), po.objective.electra_objective);
     const bool tty = progress && isatty(fileno(progress));
-    if (progress)
-      std::fprintf(progress,
-                   "pretraining %s for %lld steps (batch %d = %d × %d micro-batches × %d, lr %g, warmup %lld), %s, "
-                   "%s; FP32 peak %.0f GFLOP/s\n",
-                   options_.config_name.c_str(), static_cast<long long>(po.total_steps), global_batch,
-                   options_.batch_size, po.accumulate, comm.size(), po.learning_rate,
-                   static_cast<long long>(po.warmup_steps), comm.describe().c_str(), threading_report().c_str(),
-                   peak * 1e-9);
+    if (progress) {
+      const std::string batch =
+          po.accumulate == 1 && comm.size() == 1
+              ? std::to_string(global_batch)
+              : electra::detail::concat(global_batch, " = ", options_.batch_size, " per micro-batch × ",
+                                        po.accumulate, " per rank × ", comm.size(), " rank(s)");
+      std::fprintf(progress, "pretraining %s for %lld steps (batch %s, lr %g, warmup %lld), %s, %s; FP32 peak %.0f GFLOP/s\n",
+                   options_.config_name.c_str(), static_cast<long long>(po.total_steps), batch.c_str(),
+                   po.learning_rate, static_cast<long long>(po.warmup_steps), comm.describe().c_str(),
+                   threading_report().c_str(), peak * 1e-9);
+    }
     const auto start = std::chrono::steady_clock::now();
     const std::int64_t first = trainer_.steps_done();
     double window_secs = 0;
@@ -161,7 +156,7 @@ class PretrainRun {
                      "%sstep %lld/%lld  ETA %s  loss %.4f  mlm acc %.3f  disc acc %.3f auc %.3f  %.0f tok/s  "
                      "MFU %.1f%%%s",
                      tty ? "\r" : "", static_cast<long long>(done), static_cast<long long>(po.total_steps),
-                     detail::duration_text(eta).c_str(), r.metrics.total_loss, r.metrics.mlm_accuracy,
+                     duration_text(eta).c_str(), r.metrics.total_loss, r.metrics.mlm_accuracy,
                      r.metrics.disc_accuracy, r.metrics.disc_auc, tokens_per_s, 100 * mfu, tty ? "  " : "\n");
         std::fflush(progress);
         window_secs = 0;
