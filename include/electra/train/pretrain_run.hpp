@@ -105,6 +105,8 @@ class PretrainRun {
   const std::filesystem::path checkpoint_path() const { return options_.dir / "checkpoint.safetensors"; }
 
   // Runs to the configured total. Returns false when stopped by a signal (checkpoint saved).
+  // `progress` (rank 0 only; null = silent) gets the progress lines; metrics.jsonl is written
+  // either way.
   bool run(std::FILE* progress = stderr) {
     dist::Communicator& comm = trainer_.communicator();
     if (!comm.is_root()) progress = nullptr;
@@ -139,7 +141,7 @@ class PretrainRun {
       window_secs += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       ++window_steps;
       const std::int64_t done = trainer_.steps_done();
-      if (progress && (done % options_.log_every == 0 || done == po.total_steps)) {
+      if (comm.is_root() && (done % options_.log_every == 0 || done == po.total_steps)) {
         const double step_time = window_secs / double(window_steps);
         const double tokens_per_s = double(global_batch) * double(data_.tokens_per_example) / step_time;
         const double mfu = peak > 0 ? step_flops / step_time / peak : 0.0;
@@ -152,13 +154,14 @@ class PretrainRun {
         log_.append(rec);
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         const double eta = elapsed / double(done - first) * double(po.total_steps - done);
-        std::fprintf(progress,
+        if (progress)
+          std::fprintf(progress,
                      "%sstep %lld/%lld  ETA %s  loss %.4f  mlm acc %.3f  disc acc %.3f auc %.3f  %.0f tok/s  "
                      "MFU %.1f%%%s",
                      tty ? "\r" : "", static_cast<long long>(done), static_cast<long long>(po.total_steps),
                      duration_text(eta).c_str(), r.metrics.total_loss, r.metrics.mlm_accuracy,
                      r.metrics.disc_accuracy, r.metrics.disc_auc, tokens_per_s, 100 * mfu, tty ? "  " : "\n");
-        std::fflush(progress);
+        if (progress) std::fflush(progress);
         window_secs = 0;
         window_steps = 0;
       }
