@@ -12,20 +12,28 @@
 namespace electra::ops {
 
 namespace detail {
-// dst[i] (+)= src[i] · keep_i / (1 − p) for i in [0, n); dst, src contiguous.
+// Elements [begin, end). Values and restrict pointers, not captures by reference: a store
+// through dst could otherwise alias p and the scale, and the loop would not vectorise
+// (measured 7.3 ns per element scalar against 1.3 vectorised, 1 thread).
+template <bool Accumulate, class T>
+void dropout_span(T* __restrict dst, const T* __restrict src, index_t begin, index_t end, T p, T keep_scale,
+                  std::uint64_t key) {
+  for (index_t i = begin; i < end; ++i) {
+    const T v = uniform_at<T>(key, std::uint64_t(i)) >= p ? src[i] * keep_scale : T(0);
+    if constexpr (Accumulate)
+      dst[i] += v;
+    else
+      dst[i] = v;
+  }
+}
+
+// dst[i] (+)= src[i] · keep_i / (1 − p) for i in [0, n); dst, src contiguous, not overlapping.
 template <bool Accumulate, class T>
 void apply_dropout_mask(T* dst, const T* src, index_t n, T p, std::uint64_t key) {
   const T keep_scale = T(1) / (T(1) - p);
   constexpr index_t kChunk = 4096;
-  cpu::parallel_rows((n + kChunk - 1) / kChunk, kChunk, [&](index_t c) {
-    const index_t end = std::min(n, (c + 1) * kChunk);
-    for (index_t i = c * kChunk; i < end; ++i) {
-      const T v = uniform_at<T>(key, std::uint64_t(i)) >= p ? src[i] * keep_scale : T(0);
-      if constexpr (Accumulate)
-        dst[i] += v;
-      else
-        dst[i] = v;
-    }
+  cpu::parallel_rows((n + kChunk - 1) / kChunk, kChunk, [=](index_t c) {
+    dropout_span<Accumulate>(dst, src, c * kChunk, std::min(n, (c + 1) * kChunk), p, keep_scale, key);
   });
 }
 
