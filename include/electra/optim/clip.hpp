@@ -38,15 +38,19 @@ double sum_of_squares(const Tensor<T>& g) {
   const T* d = g.data();
   const index_t n = g.numel();
   const index_t chunks = (n + kOptimChunk - 1) / kOptimChunk;
-  std::vector<double> partial(static_cast<std::size_t>(chunks), 0.0);
+  // Grows once; a step then allocates nothing here. Worker threads write through `out`: a
+  // lambda does not capture a thread_local, it would name the worker's own (empty) vector.
+  thread_local std::vector<double> partial;
+  partial.assign(static_cast<std::size_t>(chunks), 0.0);
+  double* const out = partial.data();
   cpu::parallel_rows(chunks, kOptimChunk, [&](index_t c) {
     const index_t end = std::min(n, (c + 1) * kOptimChunk);
     double s = 0;
     for (index_t i = c * kOptimChunk; i < end; ++i) s += double(d[i]) * double(d[i]);
-    partial[static_cast<std::size_t>(c)] = s;
+    out[c] = s;
   });
   double total = 0;
-  for (double s : partial) total += s;
+  for (std::size_t c = 0; c < std::size_t(chunks); ++c) total += partial[c];
   return total;
 }
 

@@ -124,10 +124,16 @@ void gemm_strided_batched(bool trans_a, bool trans_b, index_t M, index_t N, inde
                           index_t lda, index_t stride_a, const T* B, index_t ldb, index_t stride_b, T beta,
                           T* C, index_t ldc, index_t stride_c, index_t batch) {
   const int threads = num_threads();
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && batch > 1)
-  for (index_t i = 0; i < batch; ++i)
+  auto one = [&](index_t i) {
     detail::gemm_eigen(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
                        C + i * stride_c, ldc);
+  };
+  if (threads <= 1 || batch <= 1) {  // no OpenMP team at all (see parallel.hpp)
+    for (index_t i = 0; i < batch; ++i) one(i);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (index_t i = 0; i < batch; ++i) one(i);
 }
 
 // The test oracle: plain loops, accumulation in double.

@@ -1,5 +1,7 @@
 // parallel_rows: the one helper that spreads independent rows over OpenMP threads,
-// only when the total work (rows x row_cost elements) is above kParallelThreshold.
+// only when the total work (rows x row_cost elements) is above kParallelThreshold. Below it the
+// loop runs without entering OpenMP at all: a parallel region with an if(false) clause still
+// makes libgomp build (and allocate) a one-thread team, hundreds of times per training step.
 #pragma once
 #include "../../core/config.hpp"
 #include "../../core/threading.hpp"
@@ -9,8 +11,11 @@ namespace electra::cpu {
 template <class F>
 void parallel_rows(index_t rows, index_t row_cost, F&& body) {
   const int threads = num_threads();
-  const bool go_parallel = threads > 1 && rows > 1 && rows * row_cost >= kParallelThreshold;
-#pragma omp parallel for num_threads(threads) schedule(static) if (go_parallel)
+  if (threads <= 1 || rows <= 1 || rows * row_cost < kParallelThreshold) {
+    for (index_t r = 0; r < rows; ++r) body(r);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static)
   for (index_t r = 0; r < rows; ++r) body(r);
 }
 
