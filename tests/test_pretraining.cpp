@@ -136,6 +136,24 @@ TEST_CASE("a full pretraining step passes a double-precision gradient check with
   test::check_parameter_gradients(m.parameters(), loss, batch.input_ids);
 }
 
+TEST_CASE("generator_dims at run time derives the generator as the official get_generator_config") {
+  const model::EncoderDims small = model::dims_of<config::Small>();
+  CHECK(model::generator_dims(small, 0.25) == model::dims_of<config::generator_of<config::Small>>());
+  CHECK(model::generator_dims(model::dims_of<config::Base>(), 1.0 / 3) ==
+        model::dims_of<config::generator_of<config::Base>>());
+  const model::EncoderDims eighth = model::generator_dims(small, 0.125);  // hidden 32, one head, ffn 128
+  CHECK(eighth.hidden == 32);
+  CHECK(eighth.heads == 1);
+  CHECK(eighth.ffn == 128);
+  CHECK(eighth.layers == small.layers);
+  CHECK(eighth.embed == small.embed);
+  CHECK(model::generator_dims(model::dims_of<config::Large>(), 0.5).heads == 8);  // 512 / 64
+  CHECK(model::generator_dims(small, 1.0) == small);
+  test::check_throws_with<value_error>([&] { model::generator_dims(small, 0.0); }, {"must lie in (0, 1]"});
+  test::check_throws_with<value_error>([&] { model::generator_dims(small, 1.5); }, {"must lie in (0, 1]"});
+  test::check_throws_with<value_error>([&] { model::generator_dims(small, 0.001); }, {"has no hidden units"});
+}
+
 TEST_CASE("the MLM-only objective trains the generator alone") {
   Rng init(10), rng(11);
   model::ElectraModel<float> m(model::electra_dims_of<config::Tiny>(), init);

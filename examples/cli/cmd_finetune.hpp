@@ -58,9 +58,12 @@ inline ResolvedInit resolve_init(const Args& args) {
         p /= "model.safetensors";
       } else if (fs::exists(p / "discriminator" / "model.safetensors")) {
         p = p / "discriminator" / "model.safetensors";
+      } else if (fs::exists(p / "generator" / "model.safetensors")) {
+        p = p / "generator" / "model.safetensors";  // a run of the MLM baseline exports only its generator
       } else {
         throw usage_error("--init " + p.string() +
-                          ": a directory must hold model.safetensors or discriminator/model.safetensors");
+                          ": a directory must hold model.safetensors, discriminator/model.safetensors or (an MLM "
+                          "run) generator/model.safetensors");
       }
     }
     if (!fs::exists(p)) throw usage_error("--init " + p.string() + ": no such file");

@@ -3,6 +3,7 @@
 //   electra plot RUN [--out FILE.svg]
 // Without --data, the bundled WikiText-2 corpus is prepared into RUN/data first.
 #pragma once
+#include <cmath>
 #include <cstdio>
 #include <electra/data/reader.hpp>
 #include <electra/data/shard.hpp>
@@ -19,9 +20,13 @@ namespace cli {
 inline const char* kPretrainUsage =
     "usage: electra pretrain --out RUN [--model tiny|small|base|large] [--data DIR] [--vocab vocab.txt]\n"
     "         [--steps N] [--batch B] [--lr LR] [--warmup W] [--max-seq-len 128] [--seed S]\n"
-    "         [--objective electra|mlm] [--save-every N] [--eval-every N] [--log-every N]\n"
-    "         [--eval-examples 256] [--threads N] [--accumulate K] [--resume [--reshard]]\n"
+    "         [--objective electra|mlm] [--generator-size F] [--flops BUDGET] [--save-every N]\n"
+    "         [--eval-every N] [--log-every N] [--eval-examples 256] [--threads N] [--accumulate K]\n"
+    "         [--resume [--reshard]]\n"
     "defaults follow the official configs (small: batch 128, lr 5e-4, warmup 10000, 1000000 steps);\n"
+    "--generator-size: the generator's hidden size as a fraction of the discriminator's (default the\n"
+    "config's: 1/4, base 1/3); --objective mlm trains a BERT of the discriminator's size instead;\n"
+    "--flops: train for as many steps as fit in BUDGET model FLOPs (counted as flops_computation.py)\n"
     "without --data the bundled WikiText-2 corpus is prepared into RUN/data;\n"
     "data-parallel: mpirun -np R electra pretrain ... (each step's batch is R × K × --batch examples)\n";
 inline const char* kPlotUsage = "usage: electra plot RUN [--out FILE.svg]\n";
@@ -40,12 +45,47 @@ inline PretrainDefaults pretrain_defaults(const std::string& model) {
   return {128, 1000000, 10000, 5e-4};
 }
 
+// The model a run trains: the named config's discriminator, and a generator of --generator-size
+// (default the config's own fraction); the MLM baseline is a BERT of the discriminator's size,
+// so its "generator" is the discriminator's twin and --generator-size does not apply.
+inline electra::model::ElectraDims pretraining_dims(const std::string& model_name, const std::string& objective,
+                                                    const Args& args) {
+  electra::model::ElectraDims dims = electra_dims_by_name(model_name);
+  if (objective == "mlm") {
+    if (args.has("generator-size"))
+      throw usage_error("--generator-size applies to --objective electra; the MLM baseline has the discriminator's size");
+    dims.generator = dims.discriminator;
+  } else if (args.has("generator-size")) {
+    dims.generator = electra::model::generator_dims(dims.discriminator, args.number("generator-size", 0.25));
+  }
+  return dims;
+}
+
+// --flops BUDGET: the whole steps whose model FLOPs fit in the budget, at the global batch.
+inline long long steps_within_flops(const Args& args, const electra::model::ElectraDims& dims, int global_batch,
+                                    electra::index_t seq_len, bool electra_objective) {
+  const double budget = args.number("flops", 0);
+  if (args.has("steps")) throw usage_error("give --steps or --flops, not both");
+  const double per_step = electra::train::electra_step_flops(dims, global_batch, seq_len, electra_objective);
+  const double steps = std::floor(budget / per_step);
+  if (steps > 1e12) throw usage_error("--flops " + args.get("flops") + " means more than 1e12 steps");
+  if (!(steps >= 1)) {
+    char text[160];
+    std::snprintf(text, sizeof text, "--flops %g is less than one step (%.0f FLOPs at batch %d)", budget, per_step,
+                  global_batch);
+    throw usage_error(text);
+  }
+  return static_cast<long long>(steps);
+}
+
 inline int cmd_pretrain(const Args& args) {
   using namespace electra;
   namespace fs = std::filesystem;
   const std::unique_ptr<dist::Communicator> comm = launch_communicator();
   const std::string model_name = args.get("model", "small");
-  const model::ElectraDims dims = electra_dims_by_name(model_name);
+  const std::string objective = args.get("objective", "electra");
+  if (objective != "electra" && objective != "mlm") throw usage_error("--objective must be electra or mlm");
+  const model::ElectraDims dims = pretraining_dims(model_name, objective, args);
   const PretrainDefaults def = pretrain_defaults(model_name);
   const fs::path run_dir = args.required("out");
   const std::string vocab_path = args.get("vocab", bundled_vocab());
@@ -118,18 +158,19 @@ inline int cmd_pretrain(const Args& args) {
 
   train::PretrainerOptions po;
   po.learning_rate = args.number("lr", def.lr);
-  po.total_steps = args.integer("steps", def.steps);
-  po.warmup_steps = args.integer("warmup", std::min<long long>(def.warmup, po.total_steps / 10 + 1));
   po.seed = seed;
   po.accumulate = accumulate;
-  const std::string objective = args.get("objective", "electra");
-  if (objective != "electra" && objective != "mlm") throw usage_error("--objective must be electra or mlm");
   po.objective.electra_objective = objective == "electra";
   train::RunOptions run;
   run.dir = run_dir;
   run.vocab_file = vocab_path;
   run.config_name = model_name;
   run.batch_size = int(args.integer("batch", def.batch));
+  if (run.batch_size < 1) throw usage_error("--batch must be >= 1");
+  po.total_steps = args.has("flops")
+                       ? steps_within_flops(args, dims, run.batch_size * slots, index_t(max_len), objective == "electra")
+                       : args.integer("steps", def.steps);
+  po.warmup_steps = args.integer("warmup", std::min<long long>(def.warmup, po.total_steps / 10 + 1));
   run.save_every = args.integer("save-every", 1000);
   run.eval_every = args.integer("eval-every", run.save_every);
   run.log_every = args.integer("log-every", 10);

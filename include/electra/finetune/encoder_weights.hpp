@@ -4,6 +4,8 @@
 //        (our RUN/discriminator/model.safetensors, google/electra-*-discriminator), or a
 //        fine-tuned ElectraForSequenceClassification / ElectraForQuestionAnswering
 //   "discriminator.electra.embeddings.word_embeddings.weight"  an `electra pretrain` checkpoint
+//   "generator.electra.embeddings.word_embeddings.weight"      a checkpoint of the MLM baseline
+//        (metadata objective = mlm), whose trained encoder is the generator
 // The encoder's tensors must all be there with the model's shapes; the file's other tensors
 // (pretraining heads, the generator, optimizer state) are ignored. A task head is loaded too
 // when the file holds every tensor of the model's head (a fine-tuned checkpoint).
@@ -20,6 +22,10 @@ inline constexpr const char* kWordEmbeddingName = "electra.embeddings.word_embed
 // "" or "discriminator.": what precedes the HF names in this file.
 inline std::string encoder_prefix_of(const io::SafetensorsFile& f) {
   if (f.contains(kWordEmbeddingName)) return "";
+  const auto objective = f.metadata().find("objective");
+  if (objective != f.metadata().end() && objective->second == "mlm" &&
+      f.contains(std::string("generator.") + kWordEmbeddingName))
+    return "generator.";
   if (f.contains(std::string("discriminator.") + kWordEmbeddingName)) return "discriminator.";
   ELECTRA_CHECK(false, io_error, f.label(), ": no tensor '", kWordEmbeddingName,
                 "' (nor under 'discriminator.'): not an ELECTRA discriminator in HuggingFace's layout "

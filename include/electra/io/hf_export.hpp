@@ -7,7 +7,9 @@
 #pragma once
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
+#include <string_view>
 
 #include "json.hpp"
 #include "../model/electra.hpp"
@@ -36,10 +38,15 @@ inline json::Value hf_electra_config(const model::EncoderDims& d, const char* ar
                       {"position_embedding_type", "absolute"}};
 }
 
+// Which parts of a model are worth exporting: both after ELECTRA pretraining; the generator
+// alone after the MLM-only objective, which never trains the discriminator.
+enum class ExportedParts { both, generator_only };
+
 // Writes dir/discriminator and dir/generator. Every file is written atomically.
 template <class T>
 void export_huggingface(const std::filesystem::path& dir, const model::ElectraModel<T>& m,
-                        const std::filesystem::path& vocab_file, const std::map<std::string, std::string>& metadata = {}) {
+                        const std::filesystem::path& vocab_file, const std::map<std::string, std::string>& metadata = {},
+                        ExportedParts which = ExportedParts::both) {
   const std::string vocab_text = [&] {
     std::ifstream in(vocab_file, std::ios::binary);
     ELECTRA_CHECK(in, io_error, "cannot read vocabulary file '", vocab_file.string(), "'");
@@ -56,6 +63,7 @@ void export_huggingface(const std::filesystem::path& dir, const model::ElectraMo
   const Part parts[] = {{"discriminator", "ElectraForPreTraining", m.dims.discriminator, m.discriminator_parameters()},
                         {"generator", "ElectraForMaskedLM", m.dims.generator, m.generator_parameters()}};
   for (const Part& p : parts) {
+    if (which == ExportedParts::generator_only && std::string_view(p.name) == "discriminator") continue;
     const std::filesystem::path out = dir / p.name;
     std::filesystem::create_directories(out);
     auto meta = metadata;

@@ -130,4 +130,23 @@ constexpr ElectraDims electra_dims_of() {
   return {dims_of<D>(), dims_of<G>()};
 }
 
+// The generator of `discriminator` at hidden-size fraction `fraction`, at run time, as the
+// official get_generator_config(): hidden = round(hidden_d · fraction), heads = max(1, hidden / 64),
+// ffn = 4 · hidden; layers, embeddings and vocabulary as the discriminator's. A fraction of 1
+// returns the discriminator's own sizes (heads and ffn included), which is the MLM baseline of
+// the same size. Rounds half away from zero where Python rounds half to even (no tie occurs
+// for the paper's fractions of power-of-two sizes).
+inline EncoderDims generator_dims(const EncoderDims& discriminator, double fraction) {
+  ELECTRA_CHECK(fraction > 0 && fraction <= 1, value_error, "generator size fraction must lie in (0, 1], got ",
+                fraction);
+  if (fraction == 1) return discriminator;
+  EncoderDims g = discriminator;
+  g.hidden = index_t(discriminator.hidden * fraction + 0.5);
+  ELECTRA_CHECK(g.hidden >= 1, value_error, "a generator of ", fraction, " × hidden ", discriminator.hidden,
+                " has no hidden units");
+  g.heads = g.hidden / 64 > 1 ? g.hidden / 64 : 1;
+  g.ffn = 4 * g.hidden;
+  return g;
+}
+
 }  // namespace electra::model

@@ -4,6 +4,7 @@
 //   RUN/metrics.jsonl            one JSON object per logged step (train) and evaluation (eval)
 //   RUN/curves.svg               the training curves, rewritten at every checkpoint
 //   RUN/discriminator/, RUN/generator/   HuggingFace-loadable exports, at every checkpoint
+//                                (the MLM-only objective trains and exports RUN/generator alone)
 // Resuming restores model, optimizer, step, RNG and the data cursor, so a killed and resumed
 // run ends with bitwise the same weights as an uninterrupted one (same seed and threads).
 // Data-parallel runs (several ranks, dist/communicator.hpp): every rank trains; rank 0 alone
@@ -126,10 +127,12 @@ class PretrainRun {
               ? std::to_string(global_batch)
               : electra::detail::concat(global_batch, " = ", options_.batch_size, " per micro-batch × ",
                                         po.accumulate, " per rank × ", comm.size(), " rank(s)");
-      std::fprintf(progress, "pretraining %s for %lld steps (batch %s, lr %g, warmup %lld), %s, %s; FP32 peak %.0f GFLOP/s\n",
+      std::fprintf(progress,
+                   "pretraining %s for %lld steps (batch %s, lr %g, warmup %lld), %s, %s; FP32 peak %.0f GFLOP/s\n"
+                   "model FLOPs (flops_computation.py): %.4g per step, %.4g in all\n",
                    options_.config_name.c_str(), static_cast<long long>(po.total_steps), batch.c_str(),
                    po.learning_rate, static_cast<long long>(po.warmup_steps), comm.describe().c_str(),
-                   threading_report().c_str(), peak * 1e-9);
+                   threading_report().c_str(), peak * 1e-9, step_flops, step_flops * double(po.total_steps));
     }
     const auto start = std::chrono::steady_clock::now();
     const std::int64_t first = trainer_.steps_done();
@@ -210,12 +213,17 @@ class PretrainRun {
   }
 
   void save() {
+    const bool electra_objective = trainer_.options().objective.electra_objective;
     io::save_checkpoint(checkpoint_path(), trainer_,
                         {{"data_cursor", data_.cursor()},
                          {"data_slots", std::to_string(data_.slots)},
-                         {"config", options_.config_name}});
+                         {"config", options_.config_name},
+                         {"objective", electra_objective ? "electra" : "mlm"}});
     io::export_huggingface(options_.dir, trainer_.model(), options_.vocab_file,
-                           {{"electra_config", options_.config_name}, {"step", std::to_string(trainer_.steps_done())}});
+                           {{"electra_config", options_.config_name},
+                            {"objective", electra_objective ? "electra" : "mlm"},
+                            {"step", std::to_string(trainer_.steps_done())}},
+                           electra_objective ? io::ExportedParts::both : io::ExportedParts::generator_only);
     io::write_file_atomically(options_.dir / "curves.svg",
                               plot_run(log_.read(), "electra pretraining: " + options_.dir.filename().string()));
   }
