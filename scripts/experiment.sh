@@ -121,10 +121,14 @@ for p in "${pids[@]}"; do wait "$p" || status=1; done
 
 # --- 4. the table -----------------------------------------------------------------------------
 flops_of() {  # the FLOPs a pretraining run spent, from its log's header line
-  sed -n 's/.* per step, \([^ ]*\) in all$/\1/p' "$out/logs/pretrain-$1.log" 2>/dev/null | head -n 1
+  sed -n 's/.* per step, \([^ ]*\) in all$/\1/p' "$out/logs/pretrain-$1.log" 2>/dev/null | head -n 1 || true
+}
+held_out() {  # NAME FIELD: FIELD of the run's last held-out evaluation, 3 decimals
+  grep '"split":"eval"' "$out/pretrain/$1/metrics.jsonl" 2>/dev/null | tail -n 1 |
+    sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" | awk '{printf "%.3f", $1}' || true
 }
 median_line() {  # NAME TASK -> "metric value ..." from the finetune summary line
-  sed -n 's/^.*median of [0-9]* seed(s): *//p' "$out/logs/finetune-$1-$2.txt" 2>/dev/null | head -n 1
+  sed -n 's/^.*median of [0-9]* seed(s): *//p' "$out/logs/finetune-$1-$2.txt" 2>/dev/null | head -n 1 || true
 }
 {
   echo "| task | metric |$(printf ' %s |' "${starting_points[@]}")"
@@ -145,6 +149,17 @@ median_line() {  # NAME TASK -> "metric value ..." from the finetune summary lin
     if [[ $name == random ]]; then row+=" 0 |"; else row+=" $(flops_of "$name") |"; fi
   done
   echo "$row"
+  # Held-out pretraining metrics: the MLM accuracy is the generator's (the MLM model's own for
+  # mlm), the AUC the discriminator's (none for mlm and random).
+  for field in mlm_accuracy disc_auc; do
+    row="| held-out $field | |"
+    for name in "${starting_points[@]}"; do
+      if [[ $name == random || ($name == mlm && $field == disc_auc) ]]; then value=-
+      else value=$(held_out "$name" "$field"); fi
+      row+=" ${value:-n/a} |"
+    done
+    echo "$row"
+  done
 } > "$out/table.md"
 note "table: $out/table.md ($(( ($(date +%s) - started) / 60 )) min)"
 cat "$out/table.md"
