@@ -5,6 +5,7 @@
 #include <electra/model/pretraining.hpp>
 #include <electra/text/wordpiece.hpp>
 #include <electra/train/pretrainer.hpp>
+#include <electra/train/run_log.hpp>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -252,4 +253,19 @@ TEST_CASE("training Tiny on a small text: the discriminator beats the all-origin
                        << " vs all-original baseline " << baseline);
   CHECK(last_mlm > first_mlm + 0.05);
   CHECK(disc_acc > baseline);
+}
+
+TEST_CASE("the training curves of an MLM-only run leave the discriminator's panels out") {
+  auto record = [](int step, double rtd_loss) {
+    return json::Value(json::Object{{"step", step}, {"split", "train"}, {"mlm_loss", 7.0}, {"rtd_loss", rtd_loss},
+                                    {"mlm_accuracy", 0.1}, {"disc_accuracy", 0.0}, {"disc_auc", 0.0}, {"lr", 1e-3}});
+  };
+  const std::string electra_svg = train::plot_run({record(1, 0.4), record(2, 0.3)}, "electra");
+  const std::string mlm_svg = train::plot_run({record(1, 0.0), record(2, 0.0)}, "mlm");
+  CHECK(electra_svg.find("discriminator: RTD loss") != std::string::npos);
+  CHECK(electra_svg.find("disc. AUC") != std::string::npos);
+  CHECK(mlm_svg.find("discriminator: RTD loss") == std::string::npos);
+  CHECK(mlm_svg.find("disc. AUC") == std::string::npos);
+  CHECK(mlm_svg.find("MLM accuracy") != std::string::npos);
+  CHECK(mlm_svg.find("learning rate") != std::string::npos);
 }

@@ -71,13 +71,26 @@ inline std::string plot_run(const std::vector<json::Value>& records, const std::
     }
     return s;
   };
+  // A run of the MLM-only objective logs zeros for the discriminator: leave its curves out.
+  bool has_discriminator = false;
+  for (const auto& r : records) {
+    const json::Value* v = r.find("rtd_loss");
+    has_discriminator = has_discriminator || (v && v->is_number() && v->as_double() != 0);
+  }
   std::vector<Panel> panels{
-      {"generator: MLM loss", {series("mlm_loss", "train", "train"), series("mlm_loss", "eval", "held out")}},
-      {"discriminator: RTD loss", {series("rtd_loss", "train", "train"), series("rtd_loss", "eval", "held out")}},
-      {"accuracy", {series("mlm_accuracy", "train", "MLM accuracy"), series("disc_accuracy", "train", "disc. accuracy"),
-                    series("disc_auc", "train", "disc. AUC"), series("disc_auc", "eval", "disc. AUC (eval)"),
-                    series("mlm_accuracy", "eval", "MLM accuracy (eval)")}},
-      {"learning rate", {series("lr", "train", "learning rate")}}};
+      {"generator: MLM loss", {series("mlm_loss", "train", "train"), series("mlm_loss", "eval", "held out")}}};
+  if (has_discriminator) {
+    panels.push_back(
+        {"discriminator: RTD loss", {series("rtd_loss", "train", "train"), series("rtd_loss", "eval", "held out")}});
+    panels.push_back({"accuracy",
+                      {series("mlm_accuracy", "train", "MLM accuracy"), series("disc_accuracy", "train", "disc. accuracy"),
+                       series("disc_auc", "train", "disc. AUC"), series("disc_auc", "eval", "disc. AUC (eval)"),
+                       series("mlm_accuracy", "eval", "MLM accuracy (eval)")}});
+  } else {
+    panels.push_back({"accuracy", {series("mlm_accuracy", "train", "MLM accuracy"),
+                                   series("mlm_accuracy", "eval", "MLM accuracy (eval)")}});
+  }
+  panels.push_back({"learning rate", {series("lr", "train", "learning rate")}});
   return render_svg(title, panels);
 }
 
