@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The GPU session's one command for the CUDA backend (issue 7): build the CUDA targets, run
+# the CUDA tests against the CPU backend, and measure cuBLASLt GEMM throughput at
+# ELECTRA-Small's shapes (batch 128 x length 128) in fp32, tf32 and bf16. Logs go under
+# $OUT when it is set (else build-cuda/gpu-check/). Bounded to well under 8 minutes: every
+# step runs under `timeout`.
+#
+#   bash benchmarks/gpu_check.sh            on the GPU machine
+#   bash benchmarks/gpu_check.sh prepare    on a development machine (no GPU needed): builds
+#                                           the same targets into build-cuda/ and copies the
+#                                           executables to build-cuda/gpu-bin/ with a stamp
+#                                           of the sources they were built from
+#
+# On the GPU machine the script configures and builds build-cuda/ itself when the project's
+# CMake dependencies are there (Eigen, xsimd, OpenMP, utf8proc, Google Benchmark). A GPU
+# image may have only the CUDA toolkit and CMake; then carry build-cuda/gpu-bin from
+# `prepare` (its executables need only libcublasLt.so.13 and libstdc++ at run time) and the
+# script runs those, after checking that their source stamp matches this tree.
+#
+# What it does NOT do yet: run a training step on the GPU. The backend's pieces exist and
+# are tested one by one (docs/cuda.md), but the autograd ops do not use device tensors, so
+# there is no GPU pretraining step to time, no MFU figure, and no PyTorch side-by-side;
+# issue 7 asks for those and they remain to be built.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+BUILD=build-cuda
+PREBUILT=$BUILD/gpu-bin
+TARGETS=(cuda_functors_on_device cuda_kernels_vs_cpu cuda_gemm_vs_cpu bench_cuda_gemm)
+TESTS=(cuda_functors_on_device cuda_kernels_vs_cpu cuda_gemm_vs_cpu)
+
+# A hash of the sources the CUDA targets are built from (the headers they can include).
+source_stamp() {
+  { find include/electra/{autograd,backend,core,expr,nn,ops,optim} tests/cuda -type f \
+      \( -name '*.hpp' -o -name '*.cuh' -o -name '*.cu' \) -print
+    echo benchmarks/bench_cuda_gemm.cu; echo tests/CMakeLists.txt; echo benchmarks/CMakeLists.txt; echo CMakeLists.txt
+  } | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16
+}
+
+# configure_and_build JOBS ARCHS [WRAPPER...]: each cmake call runs under the wrapper.
+configure_and_build() {
+  local jobs=$1 archs=$2
+  shift 2
+  "$@" cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DELECTRA_CUDA=ON -DELECTRA_BUILD_TESTS=ON \
+    -DELECTRA_BUILD_BENCHMARKS=ON -DELECTRA_BUILD_EXAMPLES=OFF "-DCMAKE_CUDA_ARCHITECTURES=$archs" &&
+    "$@" cmake --build "$BUILD" --target "${TARGETS[@]}" -j "$jobs"
+}
+
+if [[ "${1:-}" == prepare ]]; then
+  # Development machine: sm_80 and sm_90 (A100, H100/H200), gentle on a shared machine.
+  time configure_and_build 1 '80;90' nice -n 10 || exit 1
+  mkdir -p "$PREBUILT"
+  for t in "${TARGETS[@]}"; do
+    cp "$(find "$BUILD" -path "$PREBUILT" -prune -o -type f -name "$t" -perm -u+x -print | head -1)" "$PREBUILT/" || exit 1
+  done
+  source_stamp > "$PREBUILT/SOURCE_STAMP"
+  echo "prepared $PREBUILT (stamp $(cat "$PREBUILT/SOURCE_STAMP")): carry this folder to the GPU machine"
+  exit 0
+fi
+
+LOGS=${OUT:-$BUILD/gpu-check}
+mkdir -p "$LOGS"
+SUMMARY=$LOGS/summary.txt
+: > "$SUMMARY"
+say() { echo "$*" | tee -a "$SUMMARY"; }
+started=$(date +%s)
+
+say "gpu_check: $(date -u +%FT%TZ), tree stamp $(source_stamp)"
+if command -v nvidia-smi > /dev/null; then
+  nvidia-smi > "$LOGS/nvidia-smi.txt" 2>&1
+  say "gpu: $(nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)"
+  arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' .')
+fi
+arch=${arch:-90}
+say "nvcc: $(nvcc --version 2>/dev/null | tail -1 || echo 'not on PATH')"
+
+# ---- build (or use carried executables) --------------------------------------------------
+BIN=""
+if [[ -f "$PREBUILT/SOURCE_STAMP" && "$(cat "$PREBUILT/SOURCE_STAMP")" == "$(source_stamp)" ]]; then
+  BIN=$PREBUILT
+  say "build: using carried executables in $PREBUILT (source stamp matches this tree)"
+else
+  [[ -d "$PREBUILT" ]] && say "build: $PREBUILT is stale or unstamped; building here instead"
+  t0=$(date +%s)
+  if configure_and_build "$(nproc)" "$arch" timeout 200 > "$LOGS/build.log" 2>&1; then
+    BIN=$BUILD
+    say "build: configured and built ${TARGETS[*]} for sm_$arch in $(( $(date +%s) - t0 )) s"
+  elif [[ -d "$PREBUILT" ]]; then
+    BIN=$PREBUILT
+    say "build: FAILED here (see build.log); WARNING: running the carried executables from $PREBUILT, built from other sources"
+  else
+    say "build: FAILED (tail of build.log below); on a machine without the project's CMake dependencies, run"
+    say "       'bash benchmarks/gpu_check.sh prepare' on a development machine and carry $PREBUILT"
+    tail -25 "$LOGS/build.log" | tee -a "$SUMMARY"
+    exit 1
+  fi
+fi
+# The executable named $1 under $BIN (skipping carried copies when $BIN is the build tree).
+find_exe() {
+  if [[ "$BIN" == "$PREBUILT" ]]; then find "$BIN" -type f -name "$1" -perm -u+x | head -1
+  else find "$BIN" -path "$PREBUILT" -prune -o -type f -name "$1" -perm -u+x -print | head -1; fi
+}
+
+# cuBLASLt at run time: the toolkit's, else the one PyTorch's wheels bring.
+if ! ldd "$(find_exe cuda_gemm_vs_cpu)" 2>/dev/null | grep -q 'libcublasLt.so.13 => /'; then
+  lt=$(timeout 30 find /usr/local /usr/lib /opt -name 'libcublasLt.so.13*' 2>/dev/null | head -1)
+  if [[ -n "$lt" ]]; then
+    LD_LIBRARY_PATH="$(dirname "$lt")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export LD_LIBRARY_PATH
+    say "runtime: libcublasLt.so.13 from $(dirname "$lt")"
+  fi
+fi
+
+# ---- tests ------------------------------------------------------------------------------
+failed=0
+for t in "${TESTS[@]}"; do
+  exe=$(find_exe "$t")
+  if [[ -z "$exe" ]]; then say "test $t: MISSING executable"; failed=1; continue; fi
+  t0=$(date +%s)
+  timeout 120 "$exe" > "$LOGS/$t.log" 2>&1
+  rc=$?
+  case $rc in
+    0) say "test $t: passed ($(( $(date +%s) - t0 )) s)" ;;
+    77) say "test $t: SKIPPED (no device seen)"; failed=1 ;;
+    124) say "test $t: TIMED OUT after 120 s"; failed=1 ;;
+    *) say "test $t: FAILED (exit $rc); failing checks:"; grep -E '^FAIL' "$LOGS/$t.log" | head -20 | tee -a "$SUMMARY"; failed=1 ;;
+  esac
+done
+
+# ---- GEMM benchmark -----------------------------------------------------------------------
+exe=$(find_exe bench_cuda_gemm)
+if [[ -n "$exe" ]]; then
+  timeout 120 "$exe" 50 > "$LOGS/bench_cuda_gemm.log" 2>&1
+  rc=$?
+  say "bench_cuda_gemm: exit $rc"
+  grep -E '^(device|gemm|SUM|x12|ok|FAIL)' "$LOGS/bench_cuda_gemm.log" | tee -a "$SUMMARY"
+  [[ $rc == 0 ]] || failed=1
+else
+  say "bench_cuda_gemm: MISSING executable"; failed=1
+fi
+
+say "gpu_check: $([[ $failed == 0 ]] && echo PASSED || echo FAILED) in $(( $(date +%s) - started )) s; logs in $LOGS"
+exit $failed

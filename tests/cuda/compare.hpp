@@ -1,0 +1,80 @@
+// Shared by the CUDA-vs-CPU test programs: the no-GPU skip, random inputs, and one
+// comparison that prints a line per check (name, worst error, tolerance) and counts failures.
+// Tolerance: |got − want| <= atol + rtol·|want| element by element.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace electra::cuda_test {
+
+// True when a CUDA device is present; otherwise prints why the checks are skipped.
+inline bool has_device(const char* program) {
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+    std::printf("no CUDA device: %s skipped (it compiled)\n", program);
+    return false;
+  }
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess)
+    std::printf("device 0: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
+  return true;
+}
+
+inline std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float lo = -1.f, float hi = 1.f) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+class Checks {
+ public:
+  // Element-wise comparison; one printed line.
+  bool close(const std::string& name, const float* got, const float* want, std::size_t n, double rtol, double atol) {
+    double worst = 0;
+    std::size_t bad = 0, first_bad = n;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double g = got[i], w = want[i], err = std::fabs(g - w);
+      const bool ok = err <= atol + rtol * std::fabs(w) || (std::isnan(g) && std::isnan(w));
+      if (!(err <= worst) && !std::isnan(err)) worst = err;
+      if (!ok) {
+        if (first_bad == n) first_bad = i;
+        ++bad;
+      }
+    }
+    if (bad) {
+      std::printf(
+          "FAIL %s: %zu of %zu elements outside tolerance (rtol %g, atol %g); first at %zu: got %.9g, want %.9g\n",
+          name.c_str(), bad, n, rtol, atol, first_bad, double(got[first_bad]), double(want[first_bad]));
+      ++failures_;
+      return false;
+    }
+    std::printf("ok   %s: %zu elements, max |diff| %.3g (rtol %g, atol %g)\n", name.c_str(), n, worst, rtol, atol);
+    return true;
+  }
+  bool close(const std::string& name, const std::vector<float>& got, const std::vector<float>& want, double rtol,
+             double atol) {
+    if (got.size() != want.size()) return expect(name, false, "sizes differ");
+    return close(name, got.data(), want.data(), got.size(), rtol, atol);
+  }
+  // A yes/no property with a short explanation.
+  bool expect(const std::string& name, bool ok, const std::string& detail) {
+    std::printf("%s %s: %s\n", ok ? "ok  " : "FAIL", name.c_str(), detail.c_str());
+    if (!ok) ++failures_;
+    return ok;
+  }
+  int finish() const {
+    std::printf("%s: %d failed check%s\n", failures_ ? "FAIL" : "ok", failures_, failures_ == 1 ? "" : "s");
+    return failures_ ? 1 : 0;
+  }
+
+ private:
+  int failures_ = 0;
+};
+
+}  // namespace electra::cuda_test
