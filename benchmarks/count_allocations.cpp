@@ -3,8 +3,12 @@
 // goes through malloc), from any thread, plus the misses of electra's tensor pool.
 //   count_allocations [tiny|small] [BATCH] [SEQ] [STEPS]      (default: small 8 128 4)
 // It prints one line per measured step; docs/performance.md says where the remaining ones come
-// from. A benchmark, not a test: it runs real steps.
+// from. With ELECTRA_ALLOC_TRACE=1 it also prints the call stack of every counted allocation
+// of the measured steps (function names: the program is linked with -rdynamic; pipe through
+// c++filt). A benchmark, not a test: it runs real steps.
+#include <execinfo.h>
 #include <malloc.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -24,9 +28,22 @@ void __libc_free(void*);
 
 namespace {
 std::atomic<std::uint64_t> g_calls{0}, g_bytes{0};
+std::atomic<bool> g_trace{false};
+thread_local bool t_in_trace = false;  // backtrace() may allocate: do not trace that
+
 inline void count(std::size_t n) {
   g_calls.fetch_add(1, std::memory_order_relaxed);
   g_bytes.fetch_add(n, std::memory_order_relaxed);
+  if (g_trace.load(std::memory_order_relaxed) && !t_in_trace) {
+    t_in_trace = true;
+    void* frames[24];
+    const int depth = backtrace(frames, 24);
+    char line[64];
+    const int len = std::snprintf(line, sizeof line, "--- allocation of %zu bytes\n", n);
+    if (write(2, line, std::size_t(len)) < 0) t_in_trace = false;
+    backtrace_symbols_fd(frames, depth, 2);
+    t_in_trace = false;
+  }
 }
 }  // namespace
 
@@ -85,6 +102,12 @@ int main(int argc, char** argv) {
   };
   const std::vector<model::Batch> batches{batch(), batch()};
   for (int w = 0; w < 3; ++w) trainer.step(batches[std::size_t(w % 2)]);  // warm-up: the pool fills
+  const char* trace = std::getenv("ELECTRA_ALLOC_TRACE");
+  const bool tracing = trace && std::string(trace) == "1";
+  if (tracing) {
+    void* warm[1];
+    backtrace(warm, 1);  // loads the unwinder now, outside the counted steps
+  }
 
   std::printf("%s, batch %lld x %lld, %s: heap allocations per warmed-up pretraining step\n", config.c_str(),
               static_cast<long long>(B), static_cast<long long>(T), threading_report().c_str());
@@ -92,7 +115,9 @@ int main(int argc, char** argv) {
   for (int s = 0; s < steps; ++s) {
     const std::uint64_t calls0 = g_calls.load(), bytes0 = g_bytes.load();
     const std::size_t pool0 = pool_stats().system_allocations;
+    g_trace = tracing;
     trainer.step(batches[std::size_t(s % 2)]);
+    g_trace = false;
     std::printf("%5d %12llu %14llu %14zu\n", s, static_cast<unsigned long long>(g_calls.load() - calls0),
                 static_cast<unsigned long long>(g_bytes.load() - bytes0), pool_stats().system_allocations - pool0);
   }

@@ -87,7 +87,7 @@ MaskedBatch<T> mask_tokens(const Tensor<std::int32_t>& ids, const Tensor<std::in
   // Both keys are drawn on every call so the Rng advances the same way whatever the data.
   const std::uint64_t key_pos = rng.next_key(), key_keep = rng.next_key();
 
-  std::vector<std::int32_t> candidates;
+  thread_local std::vector<std::int32_t> candidates;  // reused across calls: no allocation once warm
   candidates.reserve(std::size_t(L));
   for (index_t b = 0; b < B; ++b) {
     const std::int32_t* row = src.data() + b * L;

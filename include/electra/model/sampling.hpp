@@ -99,8 +99,11 @@ FakeInputs<T> replace_with_samples(const Tensor<std::int32_t>& original_ids, con
                              smp = sampled.contiguous();
 
   FakeInputs<T> out{orig.clone(), Tensor<T>::zeros({B, L})};
-  std::vector<std::int64_t> sum(static_cast<std::size_t>(L));  // int64: no overflow however many duplicates
-  std::vector<std::int32_t> count(static_cast<std::size_t>(L));
+  // Per-thread scratch rows, reused across calls (a warmed-up step allocates nothing here).
+  thread_local std::vector<std::int64_t> sum;  // int64: no overflow however many duplicates
+  thread_local std::vector<std::int32_t> count;
+  sum.resize(static_cast<std::size_t>(L));
+  count.resize(static_cast<std::size_t>(L));
   for (index_t b = 0; b < B; ++b) {
     std::fill(sum.begin(), sum.end(), 0);
     std::fill(count.begin(), count.end(), 0);

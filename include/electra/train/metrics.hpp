@@ -152,7 +152,8 @@ template <class S, class Lb, class M>
 double roc_auc(const Tensor<S>& scores, const Tensor<Lb>& labels, const Tensor<M>& mask) {
   detail::check_same_shape("roc_auc (scores vs labels)", scores.shape(), labels.shape());
   detail::check_same_shape("roc_auc (scores vs mask)", scores.shape(), mask.shape());
-  std::vector<std::pair<double, bool>> items;  // (score, is positive)
+  thread_local std::vector<std::pair<double, bool>> items;  // (score, is positive); reused across calls
+  items.clear();
   items.reserve(std::size_t(scores.numel()));
   for (index_t i = 0; i < scores.numel(); ++i) {
     const double s = double(scores.flat(i));

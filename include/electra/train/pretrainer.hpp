@@ -74,9 +74,11 @@ class Pretrainer {
     r.learning_rate = optim::linear_warmup_decay(step_, options_.learning_rate, options_.total_steps,
                                                  options_.warmup_steps);
     // Masking first: the loss denominators of the global batch are known before any forward.
-    std::vector<Rng> rngs;
-    std::vector<model::MaskedBatch<T>> masked;
-    std::vector<model::LossCounts> local;
+    // Per-micro-batch state in members that keep their capacity: no allocation once warm.
+    std::vector<Rng>& rngs = micro_rngs_;
+    std::vector<model::MaskedBatch<T>>& masked = micro_masked_;
+    std::vector<model::LossCounts>& local = micro_counts_;
+    rngs.clear(), masked.clear(), local.clear();
     double global[2] = {0, 0};
     for (int m = 0; m < A; ++m) {
       rngs.push_back(slot_rng(comm_.rank() * A + m));
@@ -111,7 +113,10 @@ class Pretrainer {
     ++step_;
     return r;
   }
-  StepReport step(const model::Batch& batch) { return step(std::vector<model::Batch>{batch}); }
+  StepReport step(const model::Batch& batch) {
+    single_batch_.assign(1, batch);  // shares the tensors; the vector keeps its capacity
+    return step(single_batch_);
+  }
 
   std::int64_t steps_done() const { return step_; }
   const PretrainerOptions& options() const { return options_; }
@@ -174,6 +179,10 @@ class Pretrainer {
   dist::GradientSync<T> sync_;
   Rng rng_;
   std::int64_t step_ = 0;
+  std::vector<Rng> micro_rngs_;  // step()'s per-micro-batch scratch
+  std::vector<model::MaskedBatch<T>> micro_masked_;
+  std::vector<model::LossCounts> micro_counts_;
+  std::vector<model::Batch> single_batch_;  // step(batch)'s one-element list
 };
 
 }  // namespace electra::train

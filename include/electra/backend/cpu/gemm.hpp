@@ -3,7 +3,8 @@
 // op(A) = A (stored [M,K], leading dimension lda) or Aᵀ (stored [K,M]); likewise B.
 // Two engines (docs/performance.md has the measurements behind the choice):
 //   openblas  cblas_sgemm/dgemm (builds with ELECTRA_USE_OPENBLAS), threads set by threading.hpp
-//   eigen     Eigen's own kernel through Maps over our buffers (no copies)
+//   eigen     Eigen's sequential blocked kernel on packing buffers we own (no allocation after
+//             warm-up), one slab of C per thread
 // OpenBLAS is preferred when linked, except when it failed to recognise the CPU: Debian's
 // 0.3.21 falls back to its 'Prescott' (SSE3) kernels on Sapphire Rapids, 5x slower than
 // Eigen. Then Eigen is used and gemm_engine_report() says how to fix it (OPENBLAS_CORETYPE).
@@ -12,6 +13,7 @@
 // gemm_reference() is the naive triple loop kept as the test oracle.
 #pragma once
 #include <Eigen/Core>
+#include <algorithm>
 #include <string>
 #include <type_traits>
 
@@ -21,10 +23,10 @@
 #if defined(ELECTRA_USE_OPENBLAS)
 extern "C" {
 char* openblas_get_corename(void);
-void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a,
-                 int lda, const float* b, int ldb, float beta, float* c, int ldc);
-void cblas_dgemm(int order, int trans_a, int trans_b, int m, int n, int k, double alpha, const double* a,
-                 int lda, const double* b, int ldb, double beta, double* c, int ldc);
+void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                 const float* b, int ldb, float beta, float* c, int ldc);
+void cblas_dgemm(int order, int trans_a, int trans_b, int m, int n, int k, double alpha, const double* a, int lda,
+                 const double* b, int ldb, double beta, double* c, int ldc);
 }
 #endif
 
@@ -70,63 +72,154 @@ inline std::string gemm_engine_report() {
 }
 
 namespace detail {
+// Packing buffers for Eigen's blocked kernel, one pair per thread (0: the packed lhs panel,
+// 1: the packed rhs block). They grow to the largest block seen and are then reused, so a
+// warmed-up training step allocates nothing here (Eigen's own product allocates and frees
+// both buffers in every call above its 128 KB stack limit).
 template <class T>
-using RowMajorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
-                               Eigen::OuterStride<>>;
-template <class T>
-using RowMajorMutMap =
-    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0, Eigen::OuterStride<>>;
-
-// Eigen's kernel. Runs multi-threaded (OpenMP) when called outside a parallel region.
-template <class T>
-void gemm_eigen(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A,
-                index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
-  RowMajorMutMap<T> c(C, M, N, Eigen::OuterStride<>(ldc));
-  const RowMajorMap<T> a(A, trans_a ? K : M, trans_a ? M : K, Eigen::OuterStride<>(lda));
-  const RowMajorMap<T> b(B, trans_b ? N : K, trans_b ? K : N, Eigen::OuterStride<>(ldb));
-  if (beta == T(0)) {
-    c.setZero();
-  } else if (beta != T(1)) {
-    c *= beta;
+T* packing_buffer(int which, std::size_t n) {
+  struct Buffer {
+    T* data = nullptr;
+    std::size_t size = 0;
+    Buffer() = default;
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    ~Buffer() { Eigen::internal::aligned_free(data); }
+  };
+  thread_local Buffer buffers[2];
+  Buffer& b = buffers[which];
+  if (b.size < n) {
+    Eigen::internal::aligned_free(b.data);
+    b.data = static_cast<T*>(Eigen::internal::aligned_malloc(n * sizeof(T)));
+    b.size = n;
   }
-  if (!trans_a && !trans_b) c.noalias() += alpha * a * b;
-  if (trans_a && !trans_b) c.noalias() += alpha * a.transpose() * b;
-  if (!trans_a && trans_b) c.noalias() += alpha * a * b.transpose();
-  if (trans_a && trans_b) c.noalias() += alpha * a.transpose() * b.transpose();
+  return b.data;
+}
+
+// Eigen's cache blocking for one thread (kc, mc, nc from its heuristic), on our buffers.
+template <class T>
+struct ThreadBlocking : Eigen::internal::level3_blocking<T, T> {
+  ThreadBlocking(index_t rows, index_t cols, index_t depth) {
+    Eigen::Index kc = depth, mc = rows, nc = cols;
+    Eigen::internal::computeProductBlockingSizes<T, T, 1>(kc, mc, nc, Eigen::Index(1));
+    this->m_kc = kc, this->m_mc = mc, this->m_nc = nc;
+    this->m_blockA = packing_buffer<T>(0, std::size_t(kc * mc));
+    this->m_blockB = packing_buffer<T>(1, std::size_t(kc * nc));
+  }
+};
+
+// res[rows,cols] += alpha · lhs[rows,depth] · rhs[depth,cols], column-major result, on the
+// calling thread: Eigen's sequential GEMM (pack, then its register-blocked micro-kernel).
+template <class T, int LhsOrder, int RhsOrder>
+void colmajor_product(index_t rows, index_t cols, index_t depth, const T* lhs, index_t lhs_stride, const T* rhs,
+                      index_t rhs_stride, T* res, index_t res_stride, T alpha) {
+  using Product = Eigen::internal::general_matrix_matrix_product<Eigen::Index, T, LhsOrder, false, T, RhsOrder, false,
+                                                                 Eigen::ColMajor, 1>;
+  ThreadBlocking<T> blocking(rows, cols, depth);
+  Product::run(rows, cols, depth, lhs, lhs_stride, rhs, rhs_stride, res, 1, res_stride, alpha, blocking, nullptr);
+}
+
+// Row-major C[M,N] += alpha · op(A) · op(B) on the calling thread, computed as the
+// column-major Cᵀ[N,M] += alpha · op(B)ᵀ · op(A)ᵀ: a row-major buffer is its transpose in
+// column-major order, so op(B)ᵀ is B read column-major (row-major when B is transposed).
+template <class T>
+void gemm_one_thread(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+                     const T* B, index_t ldb, T* C, index_t ldc) {
+  constexpr int col = Eigen::ColMajor, row = Eigen::RowMajor;
+  if (!trans_b && !trans_a) colmajor_product<T, col, col>(N, M, K, B, ldb, A, lda, C, ldc, alpha);
+  if (!trans_b && trans_a) colmajor_product<T, col, row>(N, M, K, B, ldb, A, lda, C, ldc, alpha);
+  if (trans_b && !trans_a) colmajor_product<T, row, col>(N, M, K, B, ldb, A, lda, C, ldc, alpha);
+  if (trans_b && trans_a) colmajor_product<T, row, row>(N, M, K, B, ldb, A, lda, C, ldc, alpha);
+}
+
+// C = beta · C (exactly 0 when beta is 0, as BLAS: no NaN from old contents).   C: [M,N]
+template <class T>
+void scale_output(index_t M, index_t N, T beta, T* C, index_t ldc) {
+  if (beta == T(1)) return;
+  for (index_t m = 0; m < M; ++m) {
+    T* c = C + m * ldc;
+    if (beta == T(0))
+      std::fill(c, c + N, T(0));
+    else
+      for (index_t n = 0; n < N; ++n) c[n] *= beta;
+  }
+}
+
+inline bool in_parallel_region() {
+#if defined(_OPENMP)
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
+// Below this many multiply-adds a product runs on one thread: a parallel region costs a few
+// microseconds, as much as a 64³ product.
+inline constexpr double kParallelGemmWork = double(1 << 18);
+
+// The Eigen engine: the longer side of C is cut into one slab per thread (a multiple of 16
+// rows or columns, whole micro-kernel tiles), each slab one sequential product. Each thread
+// packs the whole other operand itself, an extra threads·(short side)·K copies against
+// M·N·K / threads multiply-adds: under 2 % at ELECTRA's shapes (short side ≥ 128, 2 threads).
+// Inside a parallel region (the batched GEMM below) it stays on the calling thread.
+template <class T>
+void gemm_eigen(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+                const T* B, index_t ldb, T beta, T* C, index_t ldc, int threads) {
+  scale_output(M, N, beta, C, ldc);
+  if (K == 0) return;
+  const bool split_rows = M >= N;
+  const index_t length = split_rows ? M : N;
+  const index_t slab = ((length + threads - 1) / threads + 15) / 16 * 16;
+  const int slabs = int((length + slab - 1) / slab);
+  if (slabs <= 1 || double(M) * double(N) * double(K) < kParallelGemmWork || in_parallel_region()) {
+    gemm_one_thread(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    return;
+  }
+  auto one_slab = [&](index_t begin) {
+    const index_t end = std::min(length, begin + slab);
+    if (split_rows)  // rows [begin, end) of C and of op(A)
+      gemm_one_thread(trans_a, trans_b, end - begin, N, K, alpha, trans_a ? A + begin : A + begin * lda, lda, B, ldb,
+                      C + begin * ldc, ldc);
+    else  // columns [begin, end) of C and of op(B)
+      gemm_one_thread(trans_a, trans_b, M, end - begin, K, alpha, A, lda, trans_b ? B + begin * ldb : B + begin, ldb,
+                      C + begin, ldc);
+  };
+#pragma omp parallel for num_threads(slabs) schedule(static)
+  for (int i = 0; i < slabs; ++i) one_slab(index_t(i) * slab);
 }
 }  // namespace detail
 
 template <class T>
-void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
-          const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B,
+          index_t ldb, T beta, T* C, index_t ldc) {
   if (M == 0 || N == 0) return;
   num_threads();  // make sure the thread count has been applied to every engine
 #if defined(ELECTRA_USE_OPENBLAS)
   if (gemm_engine() == GemmEngine::openblas) {
-  constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, int(M), int(N), int(K),
-                alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
-    return;
-  } else if constexpr (std::is_same_v<T, double>) {
-    cblas_dgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, int(M), int(N), int(K),
-                alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
-    return;
-  }
+    constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+    if constexpr (std::is_same_v<T, float>) {
+      cblas_sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, int(M), int(N), int(K), alpha, A,
+                  int(lda), B, int(ldb), beta, C, int(ldc));
+      return;
+    } else if constexpr (std::is_same_v<T, double>) {
+      cblas_dgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, int(M), int(N), int(K), alpha, A,
+                  int(lda), B, int(ldb), beta, C, int(ldc));
+      return;
+    }
   }
 #endif
-  detail::gemm_eigen(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  detail::gemm_eigen(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, num_threads());
 }
 
 // `batch` independent GEMMs; matrix i of A starts at A + i*stride_a (likewise B, C).
 template <class T>
-void gemm_strided_batched(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A,
-                          index_t lda, index_t stride_a, const T* B, index_t ldb, index_t stride_b, T beta,
-                          T* C, index_t ldc, index_t stride_c, index_t batch) {
+void gemm_strided_batched(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+                          index_t stride_a, const T* B, index_t ldb, index_t stride_b, T beta, T* C, index_t ldc,
+                          index_t stride_c, index_t batch) {
   const int threads = num_threads();
   auto one = [&](index_t i) {
     detail::gemm_eigen(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
-                       C + i * stride_c, ldc);
+                       C + i * stride_c, ldc, 1);
   };
   if (threads <= 1 || batch <= 1) {  // no OpenMP team at all (see parallel.hpp)
     for (index_t i = 0; i < batch; ++i) one(i);
@@ -138,8 +231,8 @@ void gemm_strided_batched(bool trans_a, bool trans_b, index_t M, index_t N, inde
 
 // The test oracle: plain loops, accumulation in double.
 template <class T>
-void gemm_reference(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A,
-                    index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+void gemm_reference(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+                    const T* B, index_t ldb, T beta, T* C, index_t ldc) {
   for (index_t m = 0; m < M; ++m)
     for (index_t n = 0; n < N; ++n) {
       double acc = 0;
