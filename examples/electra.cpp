@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   const Command commands[] = {
       {"detect", cli::kDetectUsage, cli::cmd_detect, {"json"}, {"model", "vocab", "ids-file"}},
       {"finetune", cli::kFinetuneUsage, cli::cmd_finetune, {"skip-malformed", "save-model", "baseline"},
-       {"task", "data", "out", "init", "config", "vocab", "head", "lr", "layer-decay", "weight-decay", "batch",
+       {"task", "data", "out", "init", "config", "vocab", "head", "pooling", "lr", "layer-decay", "weight-decay", "batch",
         "warmup-proportion", "epochs", "max-seq-len", "seed", "seeds", "threads", "max-train-examples"}},
       {"flops", cli::kFlopsUsage, cli::cmd_flops, {}, {"model", "config", "batch", "steps", "seq-len"}},
       {"init", cli::kInitUsage, cli::cmd_init, {}, {"config", "out", "seed"}},
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
       {"pretrain", cli::kPretrainUsage, cli::cmd_pretrain, {"resume", "reshard"},
        {"model", "data", "out", "vocab", "steps", "batch", "lr", "warmup", "max-seq-len", "seed", "objective",
         "save-every", "eval-every", "log-every", "eval-examples", "threads", "accumulate", "crash-after",
-        "crash-rank", "generator-size", "flops"}},
+        "crash-rank", "generator-size", "flops", "init"}},
       {"squad", cli::kSquadUsage, cli::cmd_squad, {"eval-only"},
        {"train", "dev", "out", "init", "config", "vocab", "version", "lr", "layer-decay", "weight-decay", "batch",
         "warmup-proportion", "epochs", "max-seq-len", "doc-stride", "max-query-len", "null-threshold", "seed", "threads",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fine-tunes one starting point on several GLUE tasks with several seeds and prints the median
 # dev scores (the table in docs/results.md). Usage:
-#   scripts/finetune_glue.sh OUT (--init WEIGHTS | --config tiny|small | --baseline) [electra finetune options]
+#   scripts/finetune_glue.sh OUT (--init WEIGHTS | --config tiny|mini|small | --baseline) [electra finetune options]
 # Environment: GLUE_DIR (default ../shared/data/glue), TASKS (default "cola sst2 stsb"),
 # SEEDS (default 3), ELECTRA (default build/examples/electra).
 set -euo pipefail

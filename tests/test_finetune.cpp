@@ -10,6 +10,7 @@
 
 using namespace electra;
 using finetune::HeadKind;
+using finetune::Pooling;
 using finetune::TaskModel;
 namespace fs = std::filesystem;
 
@@ -34,7 +35,8 @@ TEST_CASE("task heads use HuggingFace's names: classifier, classifier.dense/out_
   CHECK(official.classifier.weight.shape() == Shape{3, 64});
   const TaskModel<float> hf(tiny_dims(), HeadKind::hf, 2, rng);
   CHECK(names_of(hf.head_parameters()) == std::set<std::string>{"classifier.dense.weight", "classifier.dense.bias",
-                                                                "classifier.out_proj.weight", "classifier.out_proj.bias"});
+                                                                "classifier.out_proj.weight",
+                                                                "classifier.out_proj.bias"});
   const TaskModel<float> span(tiny_dims(), HeadKind::span, 0, rng);
   CHECK(names_of(span.head_parameters()) == std::set<std::string>{"qa_outputs.weight", "qa_outputs.bias"});
   CHECK(span.classifier.weight.shape() == Shape{2, 64});
@@ -86,23 +88,51 @@ TEST_CASE("a fine-tuned model reloads with its head, a file of another size name
       {"junk.safetensors", "not an ELECTRA discriminator"});
 }
 
-TEST_CASE("a padded batch gives each sequence the logits it gets alone") {
-  Rng rng(4);
-  const TaskModel<float> m(tiny_dims(), HeadKind::official, 2, rng);
+TEST_CASE("a padded batch gives each sequence the logits it gets alone, with either pooling") {
+  for (const Pooling pooling : {Pooling::cls, Pooling::mean}) {
+    CAPTURE(finetune::pooling_name(pooling));
+    Rng rng(4);
+    const TaskModel<float> m(tiny_dims(), HeadKind::official, 2, rng, pooling);
+    const std::vector<Feature> f = {{{101, 2023, 2003, 102}, {0, 0, 0, 0}},
+                                    {{101, 1996, 4937, 2938, 2006, 1996, 13523, 102}, {0, 0, 0, 0, 1, 1, 1, 1}}};
+    const finetune::SequenceBatch both = finetune::pad_batch(f, {0, 1});
+    CHECK(both.ids.shape() == Shape{2, 8});
+    CHECK(both.mask.at(0, 3) == 1);
+    CHECK(both.mask.at(0, 4) == 0);
+    CHECK(both.types.at(1, 5) == 1);
+    NoGradGuard no_grad;
+    const Tensor<float> joint = m(both.ids, both.types, both.mask, rng, false).logits.value();
+    const finetune::SequenceBatch alone = finetune::pad_batch(f, {0});
+    const Tensor<float> single = m(alone.ids, alone.types, alone.mask, rng, false).logits.value();
+    CHECK(alone.ids.shape() == Shape{1, 4});
+    CHECK(std::abs(joint.at(0, 0) - single.at(0, 0)) < 1e-6);
+    CHECK(std::abs(joint.at(0, 1) - single.at(0, 1)) < 1e-6);
+  }
+}
+
+TEST_CASE("mean pooling averages the unpadded hidden states; an unknown pooling is named") {
+  Rng rng(5);
+  const TaskModel<float> m(tiny_dims(), HeadKind::official, 2, rng, Pooling::mean);
   const std::vector<Feature> f = {{{101, 2023, 2003, 102}, {0, 0, 0, 0}},
-                                  {{101, 1996, 4937, 2938, 2006, 1996, 13523, 102}, {0, 0, 0, 0, 1, 1, 1, 1}}};
-  const finetune::SequenceBatch both = finetune::pad_batch(f, {0, 1});
-  CHECK(both.ids.shape() == Shape{2, 8});
-  CHECK(both.mask.at(0, 3) == 1);
-  CHECK(both.mask.at(0, 4) == 0);
-  CHECK(both.types.at(1, 5) == 1);
+                                  {{101, 1996, 4937, 2938, 2006, 102}, {0, 0, 0, 1, 1, 1}}};
+  const finetune::SequenceBatch b = finetune::pad_batch(f, {0, 1});
   NoGradGuard no_grad;
-  const Tensor<float> joint = m(both.ids, both.types, both.mask, rng, false).logits.value();
-  const finetune::SequenceBatch alone = finetune::pad_batch(f, {0});
-  const Tensor<float> single = m(alone.ids, alone.types, alone.mask, rng, false).logits.value();
-  CHECK(alone.ids.shape() == Shape{1, 4});
-  CHECK(std::abs(joint.at(0, 0) - single.at(0, 0)) < 1e-6);
-  CHECK(std::abs(joint.at(0, 1) - single.at(0, 1)) < 1e-6);
+  const Tensor<float> h = m.hidden(b.ids, b.types, b.mask, rng, false).value();  // [2,6,64]
+  const Tensor<float> logits = m(b.ids, b.types, b.mask, rng, false).logits.value();
+  const Tensor<float>& w = m.classifier.weight.value();  // [2,64]
+  const Tensor<float>& bias = m.classifier.bias.value();
+  for (index_t ex = 0; ex < 2; ++ex)
+    for (index_t k = 0; k < 2; ++k) {
+      const index_t len = ex == 0 ? 4 : 6;  // the padding of example 0 must not count
+      double want = bias.at(k);
+      for (index_t j = 0; j < 64; ++j) {
+        double pooled = 0;
+        for (index_t t = 0; t < len; ++t) pooled += h.at(ex, t, j);
+        want += w.at(k, j) * pooled / double(len);
+      }
+      CHECK(logits.at(ex, k) == doctest::Approx(want).epsilon(1e-5));
+    }
+  test::check_throws_with<value_error>([] { finetune::pooling_from("max"); }, {"unknown pooling 'max' (cls or mean)"});
 }
 
 TEST_CASE("each epoch visits every example once, in a seeded order that changes per epoch") {
@@ -147,7 +177,7 @@ const std::vector<Feature> kPair = {{{101, 2023, 2003, 102, 2009, 102}, {0, 0, 0
                                     {{101, 1996, 4937, 102}, {0, 0, 0, 0}}};
 }  // namespace
 
-TEST_CASE("classification and regression losses pass a double gradient check through the encoder") {
+TEST_CASE("classification and regression losses, either pooling, pass a double gradient check through the encoder") {
   const finetune::SequenceBatch b = finetune::pad_batch(kPair, {0, 1});
   std::vector<finetune::GlueExample> ex(2);
   ex[0].label = 2, ex[1].label = 0;
@@ -155,9 +185,10 @@ TEST_CASE("classification and regression losses pass a double gradient check thr
   for (const char* name : {"mnli", "stsb"}) {
     CAPTURE(name);
     const finetune::GlueTask& task = finetune::glue_task(name);
-    for (HeadKind head : {HeadKind::official, HeadKind::hf}) {
+    for (auto [head, pooling] : {std::pair{HeadKind::official, Pooling::cls}, std::pair{HeadKind::hf, Pooling::cls},
+                                 std::pair{HeadKind::official, Pooling::mean}}) {
       Rng init(6);
-      const TaskModel<double> m(tiny_dims(), head, task.num_labels(), init);
+      const TaskModel<double> m(tiny_dims(), head, task.num_labels(), init, pooling);
       auto loss = [&] {
         Rng rng(8);  // dropout on, the same masks every evaluation
         return finetune::detail::glue_loss(task, m(b.ids, b.types, b.mask, rng, true).logits, ex, {0, 1});

@@ -53,11 +53,12 @@ TEST_CASE("ELECTRA-Small has HuggingFace's 203 discriminator tensors and 13,549,
   std::set<std::string> names;
   for (const auto& p : disc) names.insert(p.name);
   CHECK(names.size() == 203);
-  for (const char* n : {"electra.embeddings.word_embeddings.weight", "electra.embeddings_project.weight",
-                        "electra.encoder.layer.11.attention.self.query.weight",
-                        "electra.encoder.layer.0.attention.output.LayerNorm.bias",
-                        "electra.encoder.layer.5.intermediate.dense.weight", "electra.encoder.layer.5.output.dense.bias",
-                        "discriminator_predictions.dense.weight", "discriminator_predictions.dense_prediction.bias"})
+  for (const char* n :
+       {"electra.embeddings.word_embeddings.weight", "electra.embeddings_project.weight",
+        "electra.encoder.layer.11.attention.self.query.weight",
+        "electra.encoder.layer.0.attention.output.LayerNorm.bias", "electra.encoder.layer.5.intermediate.dense.weight",
+        "electra.encoder.layer.5.output.dense.bias", "discriminator_predictions.dense.weight",
+        "discriminator_predictions.dense_prediction.bias"})
     CHECK_MESSAGE(names.count(n), n);
   const auto gen = m.generator_parameters();
   std::set<std::string> gnames;
@@ -75,7 +76,7 @@ TEST_CASE("generator and discriminator share the embedding tables") {
   Rng rng(2);
   const model::Electra<config::Tiny> m(rng);
   const auto disc = m.discriminator_parameters(), gen = m.generator_parameters();
-  CHECK(disc[0].var.impl() == gen[0].var.impl());  // word embeddings: one Var
+  CHECK(disc[0].var.impl() == gen[0].var.impl());                // word embeddings: one Var
   CHECK(m.parameters().size() == disc.size() + gen.size() - 5);  // 5 shared tensors, listed once
 }
 
@@ -103,8 +104,9 @@ TEST_CASE("loading weights of another size names the tensor and both shapes") {
   model::Electra<config::Tiny> tiny(rng);
   const fs::path file = dir.path / "small.safetensors";
   io::save_parameters(file, small.discriminator_parameters());
-  test::check_throws_with<io_error>([&] { io::load_parameters(io::SafetensorsFile(file), tiny.discriminator_parameters()); },
-                                    {"small.safetensors", "unexpected tensor", "encoder.layer.10"});
+  test::check_throws_with<io_error>(
+      [&] { io::load_parameters(io::SafetensorsFile(file), tiny.discriminator_parameters()); },
+      {"small.safetensors", "unexpected tensor", "encoder.layer.10"});
   io::LoadOptions lenient;
   lenient.allow_unexpected = true;
   test::check_throws_with<io_error>(
@@ -217,6 +219,39 @@ TEST_CASE("a checkpointed run resumes bit-exactly") {
                                     {"ckpt.safetensors", "hidden 64", "hidden 256"});
 }
 
+TEST_CASE("a new run can start from a checkpoint's weights alone (pretrain --init)") {
+  TempDir dir;
+  const auto tokens = corpus_tokens();
+  train::PretrainerOptions o;
+  o.seed = 18;
+  o.total_steps = 50;
+  o.warmup_steps = 2;
+  Rng init_a(19);
+  model::ElectraModel<float> ma(model::electra_dims_of<config::Tiny>(), init_a);
+  train::Pretrainer<float> a(ma, o);
+  for (int s = 0; s < 3; ++s) a.step(batch_from(tokens, 2, 16, s));
+  io::save_checkpoint(dir.path / "ckpt.safetensors", a);
+
+  Rng init_b(20);
+  model::ElectraModel<float> mb(model::electra_dims_of<config::Tiny>(), init_b);
+  io::load_checkpoint_weights(dir.path / "ckpt.safetensors", mb);
+  const auto pa = ma.parameters(), pb = mb.parameters();
+  REQUIRE(pa.size() == pb.size());
+  for (std::size_t i = 0; i < pa.size(); ++i) {
+    CAPTURE(pa[i].name);
+    const Tensor<float> va = pa[i].var.value(), vb = pb[i].var.value();
+    CHECK(std::equal(va.data(), va.data() + va.numel(), vb.data()));
+  }
+  train::Pretrainer<float> b(mb, o);  // a fresh optimizer and schedule
+  CHECK(b.steps_done() == 0);
+  CHECK(b.optimizer().state(0).m.flat(0) == 0.0f);
+
+  Rng init_c(21);
+  model::ElectraModel<float> small(model::electra_dims_of<config::Small>(), init_c);
+  test::check_throws_with<io_error>([&] { io::load_checkpoint_weights(dir.path / "ckpt.safetensors", small); },
+                                    {"ckpt.safetensors", "hidden 64", "hidden 256"});
+}
+
 TEST_CASE("a NaN loss stops training with a clear error") {
   Rng init(17);
   model::ElectraModel<float> m(model::electra_dims_of<config::Tiny>(), init);
@@ -257,8 +292,14 @@ TEST_CASE("training Tiny on a small text: the discriminator beats the all-origin
 
 TEST_CASE("the training curves of an MLM-only run leave the discriminator's panels out") {
   auto record = [](int step, double rtd_loss) {
-    return json::Value(json::Object{{"step", step}, {"split", "train"}, {"mlm_loss", 7.0}, {"rtd_loss", rtd_loss},
-                                    {"mlm_accuracy", 0.1}, {"disc_accuracy", 0.0}, {"disc_auc", 0.0}, {"lr", 1e-3}});
+    return json::Value(json::Object{{"step", step},
+                                    {"split", "train"},
+                                    {"mlm_loss", 7.0},
+                                    {"rtd_loss", rtd_loss},
+                                    {"mlm_accuracy", 0.1},
+                                    {"disc_accuracy", 0.0},
+                                    {"disc_auc", 0.0},
+                                    {"lr", 1e-3}});
   };
   const std::string electra_svg = train::plot_run({record(1, 0.4), record(2, 0.3)}, "electra");
   const std::string mlm_svg = train::plot_run({record(1, 0.0), record(2, 0.0)}, "mlm");

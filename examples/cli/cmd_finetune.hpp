@@ -1,6 +1,6 @@
 // Fine-tuning subcommands:
 //   electra finetune --task cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli --data DIR --out DIR
-//                    (--init WEIGHTS | --config tiny|small|base|large) [options]
+//                    (--init WEIGHTS | --config tiny|mini|small|base|large) [options]
 //   electra squad    --train F --dev F --out DIR (--init WEIGHTS | --config NAME) [options]
 // --init takes a discriminator in HuggingFace's layout (RUN/discriminator, a model.safetensors,
 // google/electra-*-discriminator), a pretraining RUN directory or its checkpoint; --config
@@ -19,18 +19,18 @@ namespace cli {
 
 inline const char* kFinetuneUsage =
     "usage: electra finetune --task cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli --data DIR --out DIR\n"
-    "         (--init DISC.safetensors|RUN|RUN/discriminator | --config tiny|small|base|large) [--vocab vocab.txt]\n"
-    "         [--head official|hf] [--lr LR] [--layer-decay D] [--weight-decay W] [--warmup-proportion 0.1]\n"
+    "         (--init DISC.safetensors|RUN|RUN/discriminator | --config tiny|mini|small|base|large) [--vocab vocab.txt]\n"
+    "         [--head official|hf] [--pooling cls|mean] [--lr LR] [--layer-decay D] [--weight-decay W] [--warmup-proportion 0.1]\n"
     "         [--batch 32] [--epochs E]"
     " [--max-seq-len 128] [--seed S] [--seeds K] [--threads N] [--max-train-examples N]\n"
     "         [--skip-malformed] [--save-model] [--baseline]\n"
-    "defaults follow the paper (Table 7): lr 3e-4 (small, tiny), 1e-4 (base), 5e-5 (large); layer decay 0.8\n"
+    "defaults follow the paper (Table 7): lr 3e-4 (small, mini, tiny), 1e-4 (base), 5e-5 (large); layer decay 0.8\n"
     "(0.9 large); warmup 10%; weight decay 0; batch 32; 3 epochs (10 for rte and stsb).\n"
     "--baseline scores the constant predictor (majority label, or mean score) instead of training.\n";
 
 inline const char* kSquadUsage =
     "usage: electra squad --train TRAIN.json --dev DEV.json --out DIR\n"
-    "         (--init DISC.safetensors|RUN|RUN/discriminator | --config tiny|small|base|large) [--vocab vocab.txt]\n"
+    "         (--init DISC.safetensors|RUN|RUN/discriminator | --config tiny|mini|small|base|large) [--vocab vocab.txt]\n"
     "         [--version 1|2] [--lr LR] [--layer-decay D] [--weight-decay W] [--warmup-proportion 0.1]\n"
     "         [--batch 32] [--epochs 2] [--max-seq-len 384]"
     " [--doc-stride 128] [--max-query-len 64] [--null-threshold 0] [--seed S] [--threads N]\n"
@@ -124,6 +124,7 @@ inline int cmd_finetune(const Args& args) {
   o.train.max_seq_len = std::size_t(args.integer("max-seq-len", 128));
   o.init = init.weights;
   o.head = finetune::head_kind_from(args.get("head", "official"));
+  o.pooling = finetune::pooling_from(args.get("pooling", "cls"));
   o.seeds = int(args.integer("seeds", 1));
   o.save_model = args.flag("save-model");
   const text::Tokenizer tok = text::Tokenizer::from_file(init.vocab);

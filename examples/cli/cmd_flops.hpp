@@ -14,7 +14,7 @@
 namespace cli {
 
 inline const char* kFlopsUsage =
-    "usage: electra flops [--model NAME | --config tiny|small|base|large --batch B --steps S [--seq-len T]]\n";
+    "usage: electra flops [--model NAME | --config tiny|mini|small|base|large --batch B --steps S [--seq-len T]]\n";
 
 inline int cmd_flops(const Args& args) {
   using namespace electra;

@@ -1,7 +1,7 @@
 // `electra init`: writes a freshly initialised model (the official initialisers) in
 // HuggingFace's layout: DIR/discriminator.safetensors and DIR/generator.safetensors.
 // Useful as the random-init baseline of fine-tuning, and to try the other commands.
-//   electra init --config tiny|small|base|large --out DIR [--seed S]
+//   electra init --config tiny|mini|small|base|large --out DIR [--seed S]
 #pragma once
 #include <cstdio>
 #include <electra/io/weights.hpp>
@@ -13,7 +13,7 @@
 
 namespace cli {
 
-inline const char* kInitUsage = "usage: electra init --config tiny|small|base|large --out DIR [--seed S]\n";
+inline const char* kInitUsage = "usage: electra init --config tiny|mini|small|base|large --out DIR [--seed S]\n";
 
 // Metadata that records what the shapes cannot show (the number of heads).
 inline std::map<std::string, std::string> model_metadata(const std::string& config, const electra::model::EncoderDims& d) {

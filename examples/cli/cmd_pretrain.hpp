@@ -1,5 +1,5 @@
 // Pretraining subcommands:
-//   electra pretrain [--model tiny|small|base|large] [--data DIR] --out RUN [options]
+//   electra pretrain [--model tiny|mini|small|base|large] [--data DIR] --out RUN [options]
 //   electra plot RUN [--out FILE.svg]
 // Without --data, the bundled WikiText-2 corpus is prepared into RUN/data first.
 #pragma once
@@ -18,15 +18,17 @@
 namespace cli {
 
 inline const char* kPretrainUsage =
-    "usage: electra pretrain --out RUN [--model tiny|small|base|large] [--data DIR] [--vocab vocab.txt]\n"
+    "usage: electra pretrain --out RUN [--model tiny|mini|small|base|large] [--data DIR] [--vocab vocab.txt]\n"
     "         [--steps N] [--batch B] [--lr LR] [--warmup W] [--max-seq-len 128] [--seed S]\n"
     "         [--objective electra|mlm] [--generator-size F] [--flops BUDGET] [--save-every N]\n"
     "         [--eval-every N] [--log-every N] [--eval-examples 256] [--threads N] [--accumulate K]\n"
-    "         [--resume [--reshard]]\n"
+    "         [--resume [--reshard] | --init RUN]\n"
     "defaults follow the official configs (small: batch 128, lr 5e-4, warmup 10000, 1000000 steps);\n"
     "--generator-size: the generator's hidden size as a fraction of the discriminator's (default the\n"
     "config's: 1/4, base 1/3); --objective mlm trains a BERT of the discriminator's size instead;\n"
     "--flops: train for as many steps as fit in BUDGET model FLOPs (counted as flops_computation.py)\n"
+    "--init RUN (or a checkpoint file): start from that run's weights with a fresh optimizer and schedule,\n"
+    "to continue pretraining on other data (a domain's own text); same --model and --objective\n"
     "without --data the bundled WikiText-2 corpus is prepared into RUN/data;\n"
     "data-parallel: mpirun -np R electra pretrain ... (each step's batch is R × K × --batch examples)\n";
 inline const char* kPlotUsage = "usage: electra plot RUN [--out FILE.svg]\n";
@@ -37,11 +39,11 @@ struct PretrainDefaults {
 };
 
 // configure_pretraining.py: Small lr 5e-4 batch 128 1M steps; Base lr 2e-4 batch 256 766k;
-// Large lr 2e-4 batch 2048 400k; warmup 10k. Tiny (ours) trains like Small, shorter.
+// Large lr 2e-4 batch 2048 400k; warmup 10k. Tiny and Mini (ours) train like Small, shorter.
 inline PretrainDefaults pretrain_defaults(const std::string& model) {
   if (model == "base") return {256, 766000, 10000, 2e-4};
   if (model == "large") return {2048, 400000, 10000, 2e-4};
-  if (model == "tiny") return {32, 10000, 500, 1e-3};
+  if (model == "tiny" || model == "mini") return {32, 10000, 500, 1e-3};
   return {128, 1000000, 10000, 5e-4};
 }
 
@@ -53,7 +55,8 @@ inline electra::model::ElectraDims pretraining_dims(const std::string& model_nam
   electra::model::ElectraDims dims = electra_dims_by_name(model_name);
   if (objective == "mlm") {
     if (args.has("generator-size"))
-      throw usage_error("--generator-size applies to --objective electra; the MLM baseline has the discriminator's size");
+      throw usage_error(
+          "--generator-size applies to --objective electra; the MLM baseline has the discriminator's size");
     dims.generator = dims.discriminator;
   } else if (args.has("generator-size")) {
     dims.generator = electra::model::generator_dims(dims.discriminator, args.number("generator-size", 0.25));
@@ -108,8 +111,7 @@ inline int cmd_pretrain(const Args& args) {
     if (comm->is_root() && !fs::exists(data_dir / data::shard_file_name(0))) {
       std::fprintf(stderr, "no --data: preparing the bundled WikiText-2 corpus into %s\n", data_dir.c_str());
       const std::string corpus = std::string(ELECTRA_BUNDLED_DATA) + "/corpus/wikitext-2/";
-      prepare(vocab_path, {corpus + "wiki.valid.raw", corpus + "wiki.test.raw"}, data_dir,
-              int(max_len), seed);
+      prepare(vocab_path, {corpus + "wiki.valid.raw", corpus + "wiki.test.raw"}, data_dir, int(max_len), seed);
     }
   }
   comm->barrier();  // rank 0 may have been preparing the data
@@ -167,9 +169,9 @@ inline int cmd_pretrain(const Args& args) {
   run.config_name = model_name;
   run.batch_size = int(args.integer("batch", def.batch));
   if (run.batch_size < 1) throw usage_error("--batch must be >= 1");
-  po.total_steps = args.has("flops")
-                       ? steps_within_flops(args, dims, run.batch_size * slots, index_t(max_len), objective == "electra")
-                       : args.integer("steps", def.steps);
+  po.total_steps = args.has("flops") ? steps_within_flops(args, dims, run.batch_size * slots, index_t(max_len),
+                                                          objective == "electra")
+                                     : args.integer("steps", def.steps);
   po.warmup_steps = args.integer("warmup", std::min<long long>(def.warmup, po.total_steps / 10 + 1));
   run.save_every = args.integer("save-every", 1000);
   run.eval_every = args.integer("eval-every", run.save_every);
@@ -182,6 +184,14 @@ inline int cmd_pretrain(const Args& args) {
 
   Rng init(seed);  // the same seed on every rank: identical initial weights
   model::ElectraModel<float> m(dims, init);
+  if (args.has("init")) {
+    if (run.resume)
+      throw usage_error("--init starts a new run from another run's weights; --resume continues this one");
+    fs::path from = args.get("init");
+    if (fs::is_directory(from)) from /= "checkpoint.safetensors";
+    io::load_checkpoint_weights(from, m);  // every rank reads the same file
+    if (comm->is_root()) std::fprintf(stderr, "starting from the weights in %s\n", from.c_str());
+  }
   train::PretrainRun<float> trainer(m, po, run, source, *comm);
   const bool finished = on_every_rank(*comm, [&] { return trainer.run(); });
   if (finished && comm->is_root())

@@ -24,6 +24,7 @@ struct NamedConfig {
 inline std::vector<NamedConfig> compiled_configs() {
   using namespace electra;
   return {{config::Tiny::name, model::electra_dims_of<config::Tiny>()},
+          {config::Mini::name, model::electra_dims_of<config::Mini>()},
           {config::Small::name, model::electra_dims_of<config::Small>()},
           {config::Base::name, model::electra_dims_of<config::Base>()},
           {config::Large::name, model::electra_dims_of<config::Large>()}};

@@ -38,6 +38,7 @@ struct GlueRunOptions {
   std::filesystem::path init;         // pretrained weights; empty = random initialisation
   std::filesystem::path out_dir;
   HeadKind head = HeadKind::official;
+  Pooling pooling = Pooling::cls;      // h[:,0] as the references; `mean` for small encoders
   int seeds = 1;                      // fine-tunings with seeds train.seed, train.seed + 1, ...
   bool skip_malformed = false;
   bool save_model = false;
@@ -233,7 +234,7 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
     const fs::path seed_dir = o.out_dir / ("seed-" + std::to_string(to.seed));
     if (root) fs::create_directories(seed_dir);
     Rng init_rng(mix64(to.seed ^ 0x1a17));
-    TaskModel<T> m(dims, o.head, K, init_rng);
+    TaskModel<T> m(dims, o.head, K, init_rng, o.pooling);
     if (init) {
       const LoadedWeights lw = load_task_model(*init, m);
       if (o.progress && s == 0)
@@ -298,6 +299,7 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
       {"init", o.init.empty() ? json::Value(nullptr) : json::Value(o.init.string())},
       {"encoder", dims.to_string()},
       {"head", o.head == HeadKind::hf ? "hf" : "official"},
+      {"pooling", pooling_name(o.pooling)},
       {"learning_rate", o.train.learning_rate},
       {"layerwise_decay", o.train.layerwise_decay},
       {"weight_decay", o.train.weight_decay},

@@ -25,8 +25,8 @@ inline std::uint64_t metadata_u64(const SafetensorsFile& f, const std::string& k
     ELECTRA_CHECK(used == it->second.size(), io_error, "trailing characters");
     return v;
   } catch (const std::exception&) {
-    throw io_error(electra::detail::concat(f.label(), ": checkpoint metadata '", key, "' is not an integer: '",
-                                           it->second, "'"));
+    throw io_error(
+        electra::detail::concat(f.label(), ": checkpoint metadata '", key, "' is not an integer: '", it->second, "'"));
   }
 }
 }  // namespace detail
@@ -57,22 +57,43 @@ void save_checkpoint(const std::filesystem::path& path, const train::Pretrainer<
   w.write(path);
 }
 
-// Restores parameters, optimizer moments, step and RNG into `trainer`, whose model must have
-// the checkpoint's sizes. Returns the `extra` metadata saved with it.
-template <class T>
-std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, train::Pretrainer<T>& trainer) {
-  const SafetensorsFile f(path);
+namespace detail {
+// A training checkpoint written for a model of exactly these sizes, or an error naming both.
+inline void check_checkpoint_for(const SafetensorsFile& f, const model::ElectraDims& model_dims) {
   const auto& meta = f.metadata();
   const auto fmt = meta.find("format");
   ELECTRA_CHECK(fmt != meta.end() && fmt->second == kCheckpointFormat, io_error, f.label(),
                 ": not an electra training checkpoint (metadata 'format' is '",
                 fmt == meta.end() ? std::string("absent") : fmt->second, "', expected '", kCheckpointFormat, "')");
   const auto dims = meta.find("dims");
-  const std::string want = detail::dims_text(trainer.model().dims);
+  const std::string want = dims_text(model_dims);
   ELECTRA_CHECK(dims != meta.end() && dims->second == want, io_error, f.label(), ": checkpoint is for a model with ",
                 dims == meta.end() ? std::string("unknown sizes") : dims->second, ", but this model has ", want);
+}
+}  // namespace detail
+
+// Only the model's weights from a training checkpoint, into `m` (same sizes): no optimizer
+// state, step or RNG. The start of a new run that continues pretraining, for example on a
+// domain's own text (electra pretrain --init).
+template <class T>
+void load_checkpoint_weights(const std::filesystem::path& path, const model::ElectraModel<T>& m) {
+  const SafetensorsFile f(path);
+  detail::check_checkpoint_for(f, m.dims);
+  LoadOptions o;
+  o.allow_unexpected = true;  // the optimizer's tensors
+  load_parameters(f, m.parameters(), o);
+}
+
+// Restores parameters, optimizer moments, step and RNG into `trainer`, whose model must have
+// the checkpoint's sizes. Returns the `extra` metadata saved with it.
+template <class T>
+std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, train::Pretrainer<T>& trainer) {
+  const SafetensorsFile f(path);
+  const auto& meta = f.metadata();
+  detail::check_checkpoint_for(f, trainer.model().dims);
   const std::int64_t step = std::int64_t(detail::metadata_u64(f, "step"));
-  const std::uint64_t rng_state = detail::metadata_u64(f, "rng_state"), rng_counter = detail::metadata_u64(f, "rng_counter");
+  const std::uint64_t rng_state = detail::metadata_u64(f, "rng_state"),
+                      rng_counter = detail::metadata_u64(f, "rng_counter");
 
   LoadOptions o;
   o.allow_unexpected = true;  // the optimizer's tensors
