@@ -1,5 +1,6 @@
 // CPU kernels against naive references: GEMM (every layout, strides, beta, both engines),
 // batched GEMM, reductions, softmax, layer norm, threading.
+#include <array>
 #include <electra/backend/cpu/gemm.hpp>
 #include <electra/backend/cpu/layer_norm.hpp>
 #include <electra/backend/cpu/reduce.hpp>
@@ -45,6 +46,31 @@ void check_gemm_layouts(double tol) {
 
 TEST_CASE("gemm matches the naive reference in every layout (float)") { check_gemm_layouts<float>(1e-5); }
 TEST_CASE("gemm matches the naive reference in every layout (double)") { check_gemm_layouts<double>(1e-12); }
+
+TEST_CASE("the eigen engine splits large products over threads by rows or by columns, exactly") {
+  // Shapes above kParallelGemmWork: M >= N cuts C's rows into per-thread slabs, M < N its
+  // columns; 3 threads leave a short last slab; every layout, padded strides, beta != 0.
+  const int saved = num_threads();
+  set_num_threads(3);
+  cpu::set_gemm_engine(cpu::GemmEngine::eigen);
+  int trial = 0;
+  for (auto [M, N, K] : {std::array<index_t, 3>{203, 70, 41}, std::array<index_t, 3>{61, 190, 53}}) {
+    for (int layout = 0; layout < 4; ++layout, ++trial) {
+      const bool ta = layout & 1, tb = layout & 2;
+      const index_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+      const auto A = test::random_tensor<float>({ta ? K : M, lda}, 40 + trial);
+      const auto B = test::random_tensor<float>({tb ? N : K, ldb}, 50 + trial);
+      auto C = test::random_tensor<float>({M, ldc}, 60 + trial);
+      auto ref = C.clone();
+      cpu::gemm(ta, tb, M, N, K, 0.75f, A.data(), lda, B.data(), ldb, 0.5f, C.data(), ldc);
+      cpu::gemm_reference(ta, tb, M, N, K, 0.75f, A.data(), lda, B.data(), ldb, 0.5f, ref.data(), ldc);
+      INFO("ta " << ta << " tb " << tb << " M " << M << " N " << N << " K " << K);
+      CHECK(test::max_abs_diff(C, ref) < 1e-4);
+    }
+  }
+  cpu::set_gemm_engine(cpu::detail::default_gemm_engine());
+  set_num_threads(saved);
+}
 
 TEST_CASE("strided batched gemm multiplies each batch item independently") {
   const index_t batch = 5, M = 7, N = 3, K = 6;
