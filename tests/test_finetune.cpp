@@ -110,7 +110,7 @@ TEST_CASE("a padded batch gives each sequence the logits it gets alone, with eit
   }
 }
 
-TEST_CASE("mean pooling averages the unpadded hidden states; an unknown pooling is named") {
+TEST_CASE("mean pooling averages the unpadded hidden states, and an unknown pooling is named") {
   Rng rng(5);
   const TaskModel<float> m(tiny_dims(), HeadKind::official, 2, rng, Pooling::mean);
   const std::vector<Feature> f = {{{101, 2023, 2003, 102}, {0, 0, 0, 0}},
