@@ -88,6 +88,8 @@ inline int cmd_pretrain(const Args& args) {
   const std::string model_name = args.get("model", "small");
   const std::string objective = args.get("objective", "electra");
   if (objective != "electra" && objective != "mlm") throw usage_error("--objective must be electra or mlm");
+  if (args.has("init") && args.flag("resume"))
+    throw usage_error("--init starts a new run from another run's weights; --resume continues this one: pick one");
   const model::ElectraDims dims = pretraining_dims(model_name, objective, args);
   const PretrainDefaults def = pretrain_defaults(model_name);
   const fs::path run_dir = args.required("out");
@@ -185,8 +187,6 @@ inline int cmd_pretrain(const Args& args) {
   Rng init(seed);  // the same seed on every rank: identical initial weights
   model::ElectraModel<float> m(dims, init);
   if (args.has("init")) {
-    if (run.resume)
-      throw usage_error("--init starts a new run from another run's weights; --resume continues this one");
     fs::path from = args.get("init");
     if (fs::is_directory(from)) from /= "checkpoint.safetensors";
     io::load_checkpoint_weights(from, m);  // every rank reads the same file
