@@ -1,7 +1,7 @@
 // Counts the heap allocations of one warmed-up ELECTRA pretraining step: every call that reaches
 // the C allocator (malloc, calloc, realloc, aligned_alloc, posix_memalign, memalign; operator new
 // goes through malloc), from any thread, plus the misses of electra's tensor pool.
-//   count_allocations [tiny|small] [BATCH] [SEQ] [STEPS]      (default: small 8 128 4)
+//   count_allocations [tiny|small] [BATCH] [SEQ] [STEPS] [fp32|bf16]   (default: small 8 128 4 fp32)
 // It prints one line per measured step; docs/performance.md says where the remaining ones come
 // from. With ELECTRA_ALLOC_TRACE=1 it also prints the call stack of every counted allocation
 // of the measured steps (function names: the program is linked with -rdynamic; pipe through
@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   const std::string config = argc > 1 ? argv[1] : "small";
   const index_t B = argc > 2 ? std::atoi(argv[2]) : 8, T = argc > 3 ? std::atoi(argv[3]) : 128;
   const int steps = argc > 4 ? std::atoi(argv[4]) : 4;
+  cpu::set_matmul_precision(cpu::parse_matmul_precision(argc > 5 ? argv[5] : "fp32", "matmul precision argument"));
   const model::ElectraDims dims =
       config == "tiny" ? model::electra_dims_of<config::Tiny>() : model::electra_dims_of<config::Small>();
 
@@ -109,8 +110,9 @@ int main(int argc, char** argv) {
     backtrace(warm, 1);  // loads the unwinder now, outside the counted steps
   }
 
-  std::printf("%s, batch %lld x %lld, %s: heap allocations per warmed-up pretraining step\n", config.c_str(),
-              static_cast<long long>(B), static_cast<long long>(T), threading_report().c_str());
+  std::printf("%s, batch %lld x %lld, %s, matmuls %s: heap allocations per warmed-up pretraining step\n",
+              config.c_str(), static_cast<long long>(B), static_cast<long long>(T), threading_report().c_str(),
+              cpu::matmul_precision_report().c_str());
   std::printf("%5s %12s %14s %14s\n", "step", "C allocator", "bytes", "pool misses");
   for (int s = 0; s < steps; ++s) {
     const std::uint64_t calls0 = g_calls.load(), bytes0 = g_bytes.load();

@@ -187,6 +187,32 @@ TEST_CASE("same seed and thread count give bitwise-identical losses over 20 step
   CHECK(run() == run());
 }
 
+TEST_CASE("bf16 matmuls track fp32 over 20 Tiny steps and are deterministic too") {
+  const auto tokens = corpus_tokens();
+  auto run = [&](cpu::MatmulPrecision precision) {
+    const cpu::MatmulPrecision saved = cpu::matmul_precision();
+    cpu::set_matmul_precision(precision);
+    Rng init(12);
+    model::ElectraModel<float> m(model::electra_dims_of<config::Tiny>(), init);
+    train::PretrainerOptions o;
+    o.seed = 13;
+    o.total_steps = 100;
+    o.warmup_steps = 5;
+    train::Pretrainer<float> t(m, o);
+    std::vector<double> losses;
+    for (int s = 0; s < 20; ++s) losses.push_back(t.step(batch_from(tokens, 4, 24, s * 37)).metrics.total_loss);
+    cpu::set_matmul_precision(saved);
+    return losses;
+  };
+  const auto fp32 = run(cpu::MatmulPrecision::fp32), bf16 = run(cpu::MatmulPrecision::bf16);
+  CHECK(bf16 == run(cpu::MatmulPrecision::bf16));
+  CHECK(fp32 != bf16);  // the mode is in effect
+  for (std::size_t s = 0; s < fp32.size(); ++s) {
+    INFO("step " << s << ": fp32 " << fp32[s] << ", bf16 " << bf16[s]);
+    CHECK(std::abs(bf16[s] - fp32[s]) < 0.02 * std::abs(fp32[s]));
+  }
+}
+
 TEST_CASE("a checkpointed run resumes bit-exactly") {
   TempDir dir;
   const auto tokens = corpus_tokens();

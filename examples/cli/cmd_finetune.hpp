@@ -14,6 +14,7 @@
 #include "args.hpp"
 #include "configs.hpp"
 #include "launch.hpp"
+#include "runtime.hpp"
 
 namespace cli {
 
@@ -22,11 +23,12 @@ inline const char* kFinetuneUsage =
     "         (--init DISC.safetensors|RUN|RUN/discriminator | --config tiny|mini|small|base|large) [--vocab vocab.txt]\n"
     "         [--head official|hf] [--pooling cls|mean] [--lr LR] [--layer-decay D] [--weight-decay W] [--warmup-proportion 0.1]\n"
     "         [--batch 32] [--epochs E]"
-    " [--max-seq-len 128] [--seed S] [--seeds K] [--threads N] [--max-train-examples N]\n"
-    "         [--skip-malformed] [--save-model] [--baseline]\n"
+    " [--max-seq-len 128] [--seed S] [--seeds K] [--threads N] [--precision fp32|bf16]\n"
+    "         [--max-train-examples N] [--skip-malformed] [--save-model] [--baseline]\n"
     "defaults follow the paper (Table 7): lr 3e-4 (small, mini, tiny), 1e-4 (base), 5e-5 (large); layer decay 0.8\n"
     "(0.9 large); warmup 10%; weight decay 0; batch 32; 3 epochs (10 for rte and stsb).\n"
-    "--baseline scores the constant predictor (majority label, or mean score) instead of training.\n";
+    "--baseline scores the constant predictor (majority label, or mean score) instead of training.\n"
+    "--precision bf16: bfloat16 matmuls (fp32 accumulation, fp32 weights); AMX tiles where the CPU has them.\n";
 
 inline const char* kSquadUsage =
     "usage: electra squad --train TRAIN.json --dev DEV.json --out DIR\n"
@@ -34,7 +36,7 @@ inline const char* kSquadUsage =
     "         [--version 1|2] [--lr LR] [--layer-decay D] [--weight-decay W] [--warmup-proportion 0.1]\n"
     "         [--batch 32] [--epochs 2] [--max-seq-len 384]"
     " [--doc-stride 128] [--max-query-len 64] [--null-threshold 0] [--seed S] [--threads N]\n"
-    "         [--max-train-examples N] [--eval-only]\n"
+    "         [--precision fp32|bf16] [--max-train-examples N] [--eval-only]\n"
     "SQuAD 2.0 (unanswerable questions) is detected from the files; --version forces it.\n";
 
 struct ResolvedInit {
@@ -93,7 +95,7 @@ inline void apply_finetune_options(const Args& args, const std::string& size, el
   o.batch_size = int(args.integer("batch", 32));
   o.epochs = args.number("epochs", default_epochs);
   o.seed = std::uint64_t(args.integer("seed", 0));
-  if (args.has("threads")) electra::set_num_threads(int(args.integer("threads", 1)));
+  apply_runtime_options(args);
 }
 
 inline void check_vocab_fits(const electra::text::Tokenizer& tok, const electra::model::EncoderDims& d,

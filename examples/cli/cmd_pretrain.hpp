@@ -14,6 +14,7 @@
 #include "cmd_text.hpp"
 #include "configs.hpp"
 #include "launch.hpp"
+#include "runtime.hpp"
 
 namespace cli {
 
@@ -21,8 +22,9 @@ inline const char* kPretrainUsage =
     "usage: electra pretrain --out RUN [--model tiny|mini|small|base|large] [--data DIR] [--vocab vocab.txt]\n"
     "         [--steps N] [--batch B] [--lr LR] [--warmup W] [--max-seq-len 128] [--seed S]\n"
     "         [--objective electra|mlm] [--generator-size F] [--flops BUDGET] [--save-every N]\n"
-    "         [--eval-every N] [--log-every N] [--eval-examples 256] [--threads N] [--accumulate K]\n"
-    "         [--resume [--reshard] | --init RUN]\n"
+    "         [--eval-every N] [--log-every N] [--eval-examples 256] [--threads N] [--precision fp32|bf16]\n"
+    "         [--accumulate K]"
+    " [--resume [--reshard] | --init RUN]\n"
     "defaults follow the official configs (small: batch 128, lr 5e-4, warmup 10000, 1000000 steps);\n"
     "--generator-size: the generator's hidden size as a fraction of the discriminator's (default the\n"
     "config's: 1/4, base 1/3); --objective mlm trains a BERT of the discriminator's size instead;\n"
@@ -30,6 +32,8 @@ inline const char* kPretrainUsage =
     "--init RUN (or a checkpoint file): start from that run's weights with a fresh optimizer and schedule,\n"
     "to continue pretraining on other data (a domain's own text); same --model and --objective\n"
     "without --data the bundled WikiText-2 corpus is prepared into RUN/data;\n"
+    "--precision bf16: bfloat16 matmuls with fp32 accumulation and fp32 master weights (AMX tiles where the CPU\n"
+    "has them, an exact emulation elsewhere); checkpoints record it\n"
     "data-parallel: mpirun -np R electra pretrain ... (each step's batch is R × K × --batch examples)\n";
 inline const char* kPlotUsage = "usage: electra plot RUN [--out FILE.svg]\n";
 
@@ -97,7 +101,7 @@ inline int cmd_pretrain(const Args& args) {
   const long long max_len = args.integer("max-seq-len", 128);
   if (max_len < 8 || max_len > dims.discriminator.max_pos)
     throw usage_error("--max-seq-len must be in [8, " + std::to_string(dims.discriminator.max_pos) + "]");
-  if (args.has("threads")) set_num_threads(int(args.integer("threads", 1)));
+  apply_runtime_options(args);
   const std::uint64_t seed = std::uint64_t(args.integer("seed", 0));
 
   text::Vocab vocab = text::Vocab::load(vocab_path);

@@ -128,11 +128,12 @@ class PretrainRun {
               : electra::detail::concat(global_batch, " = ", options_.batch_size, " per micro-batch × ",
                                         po.accumulate, " per rank × ", comm.size(), " rank(s)");
       std::fprintf(progress,
-                   "pretraining %s for %lld steps (batch %s, lr %g, warmup %lld), %s, %s; FP32 peak %.0f GFLOP/s\n"
+                   "pretraining %s for %lld steps (batch %s, lr %g, warmup %lld), %s, %s, matmuls %s; FP32 peak %.0f "
+                   "GFLOP/s\n"
                    "model FLOPs (flops_computation.py): %.4g per step, %.4g in all\n",
                    options_.config_name.c_str(), static_cast<long long>(po.total_steps), batch.c_str(),
                    po.learning_rate, static_cast<long long>(po.warmup_steps), comm.describe().c_str(),
-                   threading_report().c_str(), peak * 1e-9, step_flops, step_flops * double(po.total_steps));
+                   threading_report().c_str(), cpu::matmul_precision_report().c_str(), peak * 1e-9, step_flops, step_flops * double(po.total_steps));
     }
     const auto start = std::chrono::steady_clock::now();
     const std::int64_t first = trainer_.steps_done();
@@ -197,6 +198,14 @@ class PretrainRun {
     const auto extra = io::load_checkpoint(checkpoint_path(), trainer_);
     const auto cursor = extra.find("data_cursor");
     ELECTRA_CHECK(cursor != extra.end(), io_error, checkpoint_path().string(), ": checkpoint has no data cursor");
+    const auto precision = extra.find("matmul_precision");
+    const std::string saved_precision = precision == extra.end() ? "fp32" : precision->second;
+    const std::string precision_now = cpu::matmul_precision_name(cpu::matmul_precision());
+    if (saved_precision != precision_now && trainer_.communicator().is_root())
+      std::fprintf(stderr,
+                   "note: %s was written by a run with %s matmuls; continuing with %s (the result is no longer "
+                   "bitwise equal to an uninterrupted run's)\n",
+                   checkpoint_path().c_str(), saved_precision.c_str(), precision_now.c_str());
     const auto slots = extra.find("data_slots");
     const int saved_slots = slots == extra.end() ? 1 : std::stoi(slots->second);
     if (saved_slots == data_.slots) {
@@ -218,7 +227,8 @@ class PretrainRun {
                         {{"data_cursor", data_.cursor()},
                          {"data_slots", std::to_string(data_.slots)},
                          {"config", options_.config_name},
-                         {"objective", electra_objective ? "electra" : "mlm"}});
+                         {"objective", electra_objective ? "electra" : "mlm"},
+                         {"matmul_precision", cpu::matmul_precision_name(cpu::matmul_precision())}});
     io::export_huggingface(options_.dir, trainer_.model(), options_.vocab_file,
                            {{"electra_config", options_.config_name},
                             {"objective", electra_objective ? "electra" : "mlm"},

@@ -10,6 +10,8 @@
 // Eigen. Then Eigen is used and gemm_engine_report() says how to fix it (OPENBLAS_CORETYPE).
 // Batched GEMM (attention) runs one small product per thread with Eigen's single-threaded
 // kernel: OpenBLAS's own threading does not nest inside OpenMP.
+// set_matmul_precision(MatmulPrecision::bf16) switches every float GEMM, batched or not, to the
+// bf16 matmul mode of gemm_bf16.hpp (AMX tiles where the CPU has them); double stays exact.
 // gemm_reference() is the naive triple loop kept as the test oracle.
 #pragma once
 #include <Eigen/Core>
@@ -18,7 +20,10 @@
 #include <type_traits>
 
 #include "../../core/config.hpp"
+#include "../../core/error.hpp"
 #include "../../core/threading.hpp"
+#include "amx.hpp"
+#include "gemm_bf16.hpp"
 
 #if defined(ELECTRA_USE_OPENBLAS)
 extern "C" {
@@ -33,6 +38,13 @@ void cblas_dgemm(int order, int trans_a, int trans_b, int m, int n, int k, doubl
 namespace electra::cpu {
 
 enum class GemmEngine { eigen, openblas };
+
+// What a float GEMM computes with (double GEMMs are always exact double):
+//   fp32  fp32 operands, fp32 accumulation (the default)
+//   bf16  operands rounded to bfloat16, fp32 accumulation and output (gemm_bf16.hpp); like
+//         torch.autocast(dtype=torch.bfloat16) for matmuls. Master weights stay fp32.
+// Set once, before training starts (it is process-wide, like the thread count).
+enum class MatmulPrecision { fp32, bf16 };
 
 namespace detail {
 inline GemmEngine default_gemm_engine() {
@@ -69,6 +81,32 @@ inline std::string gemm_engine_report() {
            " kernels for this CPU; export OPENBLAS_CORETYPE=Cooperlake, SkylakeX or Haswell to use it)";
 #endif
   return "Eigen";
+}
+
+namespace detail {
+inline MatmulPrecision& matmul_precision_slot() {
+  static MatmulPrecision precision = MatmulPrecision::fp32;
+  return precision;
+}
+}  // namespace detail
+
+inline MatmulPrecision matmul_precision() { return detail::matmul_precision_slot(); }
+inline void set_matmul_precision(MatmulPrecision p) { detail::matmul_precision_slot() = p; }
+
+inline const char* matmul_precision_name(MatmulPrecision p) { return p == MatmulPrecision::bf16 ? "bf16" : "fp32"; }
+
+// "fp32" or "bf16" (what --precision takes); anything else is a value_error naming `what`.
+inline MatmulPrecision parse_matmul_precision(const std::string& name, const std::string& what) {
+  ELECTRA_CHECK(name == "fp32" || name == "bf16", value_error, what, ": matmul precision '", name,
+                "' is not one of fp32, bf16");
+  return name == "bf16" ? MatmulPrecision::bf16 : MatmulPrecision::fp32;
+}
+
+// "fp32", "bf16 (AMX tiles)" or "bf16 (emulated: ...)", for progress lines and logs.
+inline std::string matmul_precision_report() {
+  if (matmul_precision() == MatmulPrecision::fp32) return "fp32";
+  if (amx_available()) return "bf16 (AMX tiles)";
+  return "bf16 (emulated: no usable AMX-BF16 on this CPU, no faster than fp32)";
 }
 
 namespace detail {
@@ -157,35 +195,74 @@ inline bool in_parallel_region() {
 // microseconds, as much as a 64³ product.
 inline constexpr double kParallelGemmWork = double(1 << 18);
 
-// The Eigen engine: the longer side of C is cut into one slab per thread (a multiple of 16
-// rows or columns, whole micro-kernel tiles), each slab one sequential product. Each thread
-// packs the whole other operand itself, an extra threads·(short side)·K copies against
-// M·N·K / threads multiply-adds: under 2 % at ELECTRA's shapes (short side ≥ 128, 2 threads).
-// Inside a parallel region (the batched GEMM below) it stays on the calling thread.
-template <class T>
-void gemm_eigen(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
-                const T* B, index_t ldb, T beta, T* C, index_t ldc, int threads) {
-  scale_output(M, N, beta, C, ldc);
-  if (K == 0) return;
+// Cuts the longer side of C[M,N] into one slab per thread (a multiple of 16 rows or columns:
+// whole micro-kernel tiles) and runs one sequential product per slab:
+//   product(M', N', A', B', C')   on the slab's rows/columns of C and of op(A) or op(B).
+// Each thread packs the whole other operand itself, an extra threads·(short side)·K copies
+// against M·N·K / threads multiply-adds: under 2 % at ELECTRA's shapes (short side ≥ 128,
+// 2 threads). Small products, and those inside a parallel region (the batched GEMM below),
+// stay on the calling thread.
+template <class T, class Product>
+void for_each_slab(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, const T* A, index_t lda, const T* B,
+                   index_t ldb, T* C, index_t ldc, int threads, Product&& product) {
   const bool split_rows = M >= N;
   const index_t length = split_rows ? M : N;
   const index_t slab = ((length + threads - 1) / threads + 15) / 16 * 16;
   const int slabs = int((length + slab - 1) / slab);
   if (slabs <= 1 || double(M) * double(N) * double(K) < kParallelGemmWork || in_parallel_region()) {
-    gemm_one_thread(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    product(M, N, A, B, C);
     return;
   }
   auto one_slab = [&](index_t begin) {
     const index_t end = std::min(length, begin + slab);
     if (split_rows)  // rows [begin, end) of C and of op(A)
-      gemm_one_thread(trans_a, trans_b, end - begin, N, K, alpha, trans_a ? A + begin : A + begin * lda, lda, B, ldb,
-                      C + begin * ldc, ldc);
+      product(end - begin, N, trans_a ? A + begin : A + begin * lda, B, C + begin * ldc);
     else  // columns [begin, end) of C and of op(B)
-      gemm_one_thread(trans_a, trans_b, M, end - begin, K, alpha, A, lda, trans_b ? B + begin * ldb : B + begin, ldb,
-                      C + begin, ldc);
+      product(M, end - begin, A, trans_b ? B + begin * ldb : B + begin, C + begin);
   };
 #pragma omp parallel for num_threads(slabs) schedule(static)
   for (int i = 0; i < slabs; ++i) one_slab(index_t(i) * slab);
+}
+
+// The Eigen engine: Eigen's sequential kernel, one slab of C per thread.
+template <class T>
+void gemm_eigen(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+                const T* B, index_t ldb, T beta, T* C, index_t ldc, int threads) {
+  scale_output(M, N, beta, C, ldc);
+  if (K == 0) return;
+  for_each_slab(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, threads,
+                [&](index_t m, index_t n, const T* a, const T* b, T* c) {
+                  gemm_one_thread(trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, c, ldc);
+                });
+}
+
+// The bf16 mode without AMX: the fp32 Eigen GEMM on copies of the operands rounded to bf16.
+inline void gemm_bf16_emulated(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
+                               index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
+                               int threads) {
+  const index_t a_rows = trans_a ? K : M, a_cols = trans_a ? M : K;
+  const index_t b_rows = trans_b ? N : K, b_cols = trans_b ? K : N;
+  float* a = bf16_scratch<float>(0, std::size_t(a_rows * a_cols));
+  float* b = bf16_scratch<float>(1, std::size_t(b_rows * b_cols));
+  round_copy_to_bf16(a_rows, a_cols, A, lda, a);
+  round_copy_to_bf16(b_rows, b_cols, B, ldb, b);
+  gemm_eigen(trans_a, trans_b, M, N, K, alpha, a, a_cols, b, b_cols, beta, C, ldc, threads);
+}
+
+// The bf16 matmul mode (gemm_bf16.hpp): AMX tiles when this CPU has them, else the emulation
+// (same products, fp32 sums in another order).
+inline void gemm_bf16(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
+                      index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc, int threads) {
+#if defined(ELECTRA_HAVE_AMX_CODE)
+  if (amx_available()) {
+    for_each_slab(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, threads,
+                  [&](index_t m, index_t n, const float* a, const float* b, float* c) {
+                    gemm_bf16_amx(trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, beta, c, ldc);
+                  });
+    return;
+  }
+#endif
+  gemm_bf16_emulated(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
 }
 }  // namespace detail
 
@@ -194,6 +271,11 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
           index_t ldb, T beta, T* C, index_t ldc) {
   if (M == 0 || N == 0) return;
   num_threads();  // make sure the thread count has been applied to every engine
+  if constexpr (std::is_same_v<T, float>)
+    if (matmul_precision() == MatmulPrecision::bf16) {
+      detail::gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, num_threads());
+      return;
+    }
 #if defined(ELECTRA_USE_OPENBLAS)
   if (gemm_engine() == GemmEngine::openblas) {
     constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
@@ -217,7 +299,15 @@ void gemm_strided_batched(bool trans_a, bool trans_b, index_t M, index_t N, inde
                           index_t stride_a, const T* B, index_t ldb, index_t stride_b, T beta, T* C, index_t ldc,
                           index_t stride_c, index_t batch) {
   const int threads = num_threads();
+  bool bf16 = false;
+  if constexpr (std::is_same_v<T, float>) bf16 = matmul_precision() == MatmulPrecision::bf16;
   auto one = [&](index_t i) {
+    if constexpr (std::is_same_v<T, float>)
+      if (bf16) {
+        detail::gemm_bf16(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
+                          C + i * stride_c, ldc, 1);
+        return;
+      }
     detail::gemm_eigen(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
                        C + i * stride_c, ldc, 1);
   };
