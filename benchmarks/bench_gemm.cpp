@@ -5,7 +5,8 @@
 // M = 4096 tokens (32 x 128). Each shape runs through the build's GEMM engine (`engine`:
 // OpenBLAS, or Eigen's sequential kernel on our packing buffers, one slab per thread) and
 // through an Eigen product expression (`eigen_expression`: Eigen's own threading and
-// buffers, what the engine used before) side by side; GFLOP/s is the rate counter.
+// buffers, what the engine used before) side by side, and through the bf16 matmul mode
+// (`bf16`: AMX tiles where the CPU has them; gemm_bf16.hpp); GFLOP/s is the rate counter.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -43,7 +44,9 @@ void eigen_expression_gemm(bool ta, bool tb, index_t M, index_t N, index_t K, co
   if (ta && tb) c.noalias() = a.transpose() * b.transpose();
 }
 
-template <bool UseEngine>
+enum class Path { engine, eigen_expression, bf16 };
+
+template <Path path>
 void BM_Gemm(benchmark::State& state) {
   const index_t K = state.range(0), N = state.range(1);
   const auto layout = Layout(state.range(2));
@@ -52,11 +55,13 @@ void BM_Gemm(benchmark::State& state) {
   Tensor<float> out(layout == nt ? electra::Shape{M, N} : layout == nn ? electra::Shape{M, K} : electra::Shape{N, K});
   auto call = [&](bool ta, bool tb, index_t m, index_t n, index_t k, const float* a, index_t lda, const float* b,
                   index_t ldb, index_t ldc) {
-    if constexpr (UseEngine)
-      electra::cpu::gemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, out.data(), ldc);
-    else
+    if constexpr (path == Path::eigen_expression)
       eigen_expression_gemm(ta, tb, m, n, k, a, lda, b, ldb, out.data(), ldc);
+    else
+      electra::cpu::gemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, out.data(), ldc);
   };
+  electra::cpu::set_matmul_precision(path == Path::bf16 ? electra::cpu::MatmulPrecision::bf16
+                                                        : electra::cpu::MatmulPrecision::fp32);
   for (auto _ : state) {
     if (layout == nt) call(false, true, M, N, K, X.data(), K, W.data(), K, N);
     if (layout == nn) call(false, false, M, K, N, dY.data(), N, W.data(), K, K);
@@ -66,7 +71,10 @@ void BM_Gemm(benchmark::State& state) {
   }
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * double(M) * double(N) * double(K) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(electra::threading_report() + ", engine: " + electra::cpu::gemm_engine_report());
+  state.SetLabel(electra::threading_report() + ", " +
+                 (path == Path::bf16 ? "matmuls " + electra::cpu::matmul_precision_report()
+                                     : "engine: " + electra::cpu::gemm_engine_report()));
+  electra::cpu::set_matmul_precision(electra::cpu::MatmulPrecision::fp32);
 }
 
 void SmallShapes(benchmark::internal::Benchmark* b) {
@@ -87,9 +95,26 @@ void BM_FmaPeak(benchmark::State& state) {
   state.SetLabel(electra::threading_report());
 }
 
+// One core's AMX bf16 rate (gemm_bf16.hpp), per thread of the run: the ceiling of the bf16 mode.
+void BM_AmxPeak(benchmark::State& state) {
+#if defined(ELECTRA_HAVE_AMX_CODE)
+  if (!electra::cpu::amx_available()) {
+    state.SkipWithError("no usable AMX-BF16 on this CPU");
+    return;
+  }
+  double best = 0;
+  for (auto _ : state) best = std::max(best, electra::cpu::detail::measure_amx_peak_gflops(1L << 20));
+  state.counters["GFLOP/s per core"] = best;
+#else
+  state.SkipWithError("built without AMX code (not x86-64 Linux with GCC or Clang)");
+#endif
+}
+
 }  // namespace
 
+BENCHMARK(BM_AmxPeak)->Name("amx_peak")->UseRealTime();
 BENCHMARK(BM_FmaPeak)->Name("fma_peak")->UseRealTime();
-BENCHMARK(BM_Gemm<true>)->Name("gemm/engine")->Apply(SmallShapes);
-BENCHMARK(BM_Gemm<false>)->Name("gemm/eigen_expression")->Apply(SmallShapes);
+BENCHMARK(BM_Gemm<Path::engine>)->Name("gemm/engine")->Apply(SmallShapes);
+BENCHMARK(BM_Gemm<Path::eigen_expression>)->Name("gemm/eigen_expression")->Apply(SmallShapes);
+BENCHMARK(BM_Gemm<Path::bf16>)->Name("gemm/bf16")->Apply(SmallShapes);
 BENCHMARK_MAIN();

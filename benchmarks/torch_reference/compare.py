@@ -1,10 +1,12 @@
 """Side-by-side CPU comparison of electra and PyTorch on the same ELECTRA pretraining step.
 
-Runs, interleaved (electra, pytorch, electra, pytorch, ...), `trials` runs of `steps` steps
-of each implementation for every (config, batch) and reports, over the steps after the first
-`warmup` of each run: median step time, the ratio pytorch / electra, tokens/s, model GFLOP/s
-(the official FLOPs counter, `electra flops`), its share of the FP32 peak that electra
-measures with an FMA loop at start-up, and the peak RSS of each process.
+Runs, interleaved (electra fp32, electra bf16, pytorch, electra fp32, ...), `trials` runs of
+`steps` steps of each implementation for every (config, batch) and reports, over the steps
+after the first `warmup` of each run: median step time, the ratio pytorch / electra, tokens/s,
+model GFLOP/s (the official FLOPs counter, `electra flops`), its share of the FP32 peak that
+electra measures with an FMA loop at start-up, and the peak RSS of each process. electra runs
+once per matmul precision of --precisions (fp32: its default; bf16: --precision bf16, bf16
+operands with fp32 accumulation); PyTorch runs in fp32.
 Called by benchmarks/compare_cpu.sh, which sets the thread environment.
 """
 import argparse
@@ -57,6 +59,7 @@ def main():
     ap.add_argument("--steps", type=int, default=5, help="measured steps per run, after the warm-up")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--cases", default="small:8,small:32,tiny:32")
+    ap.add_argument("--precisions", default="fp32,bf16", help="electra's --precision values to run")
     a = ap.parse_args()
     seq = 128
     work = tempfile.mkdtemp(prefix="electra-compare-")
@@ -73,24 +76,28 @@ def main():
         torch_env["OPENBLAS_CORETYPE"] = os.environ["TORCH_OPENBLAS_CORETYPE"]
     rows = []
     peak = None
+    matmuls = {}
     for case in a.cases.split(","):
         config, batch = case.split(":")
         flops_out, _, _ = run([a.electra, "flops", "--config", config, "--batch", batch, "--steps", "1",
                                "--seq-len", str(seq)])
         step_flops = float(re.search(r"pretraining, .*?: ([0-9.e+]+) FLOPs", flops_out).group(1))
-        times = {"electra": [], "pytorch": []}
-        rss = {"electra": 0.0, "pytorch": 0.0}
+        precisions = a.precisions.split(",")
+        times = {k: [] for k in precisions + ["pytorch"]}
+        rss = {k: 0.0 for k in times}
         for trial in range(a.trials):
-            out_dir = os.path.join(work, f"run-{config}-{batch}-{trial}")
-            _, err, r = measured([a.electra, "pretrain", "--model", config, "--data", os.path.join(work, "data"),
-                                  "--out", out_dir, "--steps", str(total), "--batch", batch, "--log-every", "1",
-                                  "--save-every", "1000000", "--eval-every", "1000000", "--eval-examples", "8",
-                                  "--threads", str(a.threads)])
-            peak = float(re.search(r"FP32 peak ([0-9.]+) GFLOP/s", err).group(1))
-            with open(os.path.join(out_dir, "metrics.jsonl")) as f:
-                recs = [json.loads(line) for line in f if '"train"' in line]
-            times["electra"] += [rec["step_seconds"] for rec in recs if rec["step"] >= a.warmup]
-            rss["electra"] = max(rss["electra"], r)
+            for precision in precisions:
+                out_dir = os.path.join(work, f"run-{config}-{batch}-{precision}-{trial}")
+                _, err, r = measured([a.electra, "pretrain", "--model", config, "--data", os.path.join(work, "data"),
+                                      "--out", out_dir, "--steps", str(total), "--batch", batch, "--log-every", "1",
+                                      "--save-every", "1000000", "--eval-every", "1000000", "--eval-examples", "8",
+                                      "--threads", str(a.threads), "--precision", precision])
+                peak = float(re.search(r"FP32 peak ([0-9.]+) GFLOP/s", err).group(1))
+                matmuls[precision] = re.search(r"matmuls (.*?); FP32 peak", err).group(1)
+                with open(os.path.join(out_dir, "metrics.jsonl")) as f:
+                    recs = [json.loads(line) for line in f if '"train"' in line]
+                times[precision] += [rec["step_seconds"] for rec in recs if rec["step"] >= a.warmup]
+                rss[precision] = max(rss[precision], r)
             out, _, r = measured([sys.executable, os.path.join(HERE, "electra_step.py"), "--config", config,
                                   "--batch", batch, "--seq-len", str(seq), "--steps", str(total),
                                   "--threads", str(a.threads)], torch_env)
@@ -99,19 +106,20 @@ def main():
         med = {k: statistics.median(v) for k, v in times.items()}
         rows.append((config, int(batch), med, rss, step_flops, {k: len(v) for k, v in times.items()}))
     print(f"PyTorch {torch_version(torch_env)} with OPENBLAS_CORETYPE={torch_env.get('OPENBLAS_CORETYPE', '(detected)')}; "
-          f"electra with its default GEMM engine")
+          f"electra with its default GEMM engine; electra matmuls: " + ", ".join(matmuls.values()))
     print(f"threads {a.threads}; FP32 peak {peak:.0f} GFLOP/s (FMA loop); medians over "
           f"{a.trials} interleaved runs x {a.steps} steps after {a.warmup} warm-up steps; sequence length {seq}")
-    print(f"{'config':>6} {'batch':>5} | {'electra s':>9} {'torch s':>9} {'torch/electra':>13} | "
+    print(f"{'config':>6} {'batch':>5} {'matmuls':>7} | {'electra s':>9} {'torch s':>9} {'torch/electra':>13} | "
           f"{'electra tok/s':>13} {'torch tok/s':>11} | {'electra GFLOP/s (peak)':>22} {'torch GFLOP/s (peak)':>20} | "
           f"{'electra RSS':>11} {'torch RSS':>9}")
     for config, batch, med, rss, fl, n in rows:
         tok = batch * seq
-        ge, gt = fl / med["electra"] / 1e9, fl / med["pytorch"] / 1e9
-        print(f"{config:>6} {batch:>5} | {med['electra']:>9.3f} {med['pytorch']:>9.3f} "
-              f"{med['pytorch'] / med['electra']:>13.2f} | {tok / med['electra']:>13.0f} {tok / med['pytorch']:>11.0f} | "
-              f"{ge:>12.1f} ({100 * ge / peak:>5.1f} %) {gt:>10.1f} ({100 * gt / peak:>5.1f} %) | "
-              f"{rss['electra']:>7.0f} MiB {rss['pytorch']:>5.0f} MiB")
+        for precision in a.precisions.split(","):
+            ge, gt = fl / med[precision] / 1e9, fl / med["pytorch"] / 1e9
+            print(f"{config:>6} {batch:>5} {precision:>7} | {med[precision]:>9.3f} {med['pytorch']:>9.3f} "
+                  f"{med['pytorch'] / med[precision]:>13.2f} | {tok / med[precision]:>13.0f} "
+                  f"{tok / med['pytorch']:>11.0f} | {ge:>12.1f} ({100 * ge / peak:>5.1f} %) "
+                  f"{gt:>10.1f} ({100 * gt / peak:>5.1f} %) | {rss[precision]:>7.0f} MiB {rss['pytorch']:>5.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -300,6 +300,7 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
       {"encoder", dims.to_string()},
       {"head", o.head == HeadKind::hf ? "hf" : "official"},
       {"pooling", pooling_name(o.pooling)},
+      {"matmul_precision", cpu::matmul_precision_name(cpu::matmul_precision())},
       {"learning_rate", o.train.learning_rate},
       {"layerwise_decay", o.train.layerwise_decay},
       {"weight_decay", o.train.weight_decay},

@@ -178,6 +178,7 @@ SquadRunResult run_squad(const model::EncoderDims& dims, const text::Tokenizer& 
   if (result.v2) write_squad_null_odds(o.out_dir / "null_odds.json", preds);
   const json::Value record = json::Object{
       {"version", result.v2 ? "2.0" : "1.1"},
+      {"matmul_precision", cpu::matmul_precision_name(cpu::matmul_precision())},
       {"init", o.init.empty() ? json::Value(nullptr) : json::Value(o.init.string())},
       {"encoder", dims.to_string()},
       {"train_file", o.eval_only ? json::Value(nullptr) : json::Value(o.train_file.string())},

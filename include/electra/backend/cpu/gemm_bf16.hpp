@@ -21,7 +21,10 @@
 // (kc, nc) block and reused by every A block of mc = 128 rows.
 #pragma once
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 
 #include "../../core/config.hpp"
 #include "amx.hpp"
@@ -288,6 +291,35 @@ ELECTRA_AMX_TARGET inline void gemm_bf16_amx(bool trans_a, bool trans_b, index_t
     }
   }
   _tile_release();  // back to the init state: the kernel need not save 8 KB of tiles per switch
+}
+
+// The AMX bf16 rate of the calling thread's core, GFLOP/s: the micro-kernel's loop (four tile
+// loads, four TDPBF16PS) on tiles that stay in L1, `steps` times. For bench_gemm's amx_peak.
+ELECTRA_AMX_TARGET inline double measure_amx_peak_gflops(long steps) {
+  alignas(64) static thread_local std::uint16_t panels[2][kStepElems] = {};
+  configure_tiles();
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  const auto start = std::chrono::steady_clock::now();
+  for (long s = 0; s < steps; ++s) {
+    _tile_loadd(4, panels[0], 64);
+    _tile_loadd(5, panels[0] + kTileElems, 64);
+    _tile_loadd(6, panels[1], 64);
+    _tile_loadd(7, panels[1] + kTileElems, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  alignas(64) float sink[16 * 16];
+  _tile_stored(0, sink, 64);
+  _tile_release();
+  volatile float keep = sink[0];
+  (void)keep;
+  return double(steps) * 4 * 2 * 16 * 16 * kTileK / seconds * 1e-9;
 }
 
 #endif  // ELECTRA_HAVE_AMX_CODE
