@@ -78,6 +78,28 @@ TEST_CASE("dropout: identity at eval, inverted scaling, rate close to p, same ma
   test::check_throws_with<value_error>([&] { ops::dropout(x, 1.0f, rng, true); }, {"[0, 1)"});
 }
 
+TEST_CASE("the dropout kernel keeps exactly the elements its one-element definition keeps") {
+  // Sizes that end inside a chunk's first half, inside its second half, and on a boundary;
+  // forward (assign) and backward (accumulate) paths.
+  for (const index_t n : {index_t(100), index_t(4096 * 2 + 1000), index_t(4096 * 3 + 3000), index_t(4096 * 2)}) {
+    const auto x = test::random_tensor<float>({n}, 3);
+    Tensor<float> y({n}), acc = Tensor<float>::ones({n});
+    const std::uint64_t key = 0xD5u + std::uint64_t(n);
+    ops::detail::apply_dropout_mask<false>(y.data(), x.data(), n, 0.25f, key);
+    ops::detail::apply_dropout_mask<true>(acc.data(), x.data(), n, 0.25f, key);
+    index_t mismatches = 0, dropped = 0;
+    for (index_t i = 0; i < n; ++i) {
+      const bool keep = ops::detail::dropout_uniform<float>(key, i) >= 0.25f;
+      const float want = keep ? x.flat(i) * (1.0f / (1.0f - 0.25f)) : 0.0f;  // the kernel's scale
+      mismatches += y.flat(i) != want || acc.flat(i) != 1.0f + want;
+      dropped += !keep;
+    }
+    INFO("n " << n);
+    CHECK(mismatches == 0);
+    CHECK(double(dropped) / double(n) == doctest::Approx(0.25).epsilon(n < 1000 ? 0.5 : 0.1));
+  }
+}
+
 TEST_CASE("attention matches a naive per-head computation and ignores padded keys") {
   const index_t B = 2, T = 3, H = 4, NH = 2, D = 2;
   const auto q = test::random_tensor<double>({B, T, H}, 1), k = test::random_tensor<double>({B, T, H}, 2),

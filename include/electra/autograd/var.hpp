@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "../backend/cpu/parallel.hpp"
 #include "../core/tensor.hpp"
 #include "../expr/assign.hpp"
 #include "grad_mode.hpp"
@@ -19,9 +20,13 @@ struct VarImpl : RefCounted, PoolAllocated {
   bool requires_grad = false;
   std::uint64_t generation = 0;  // 0 for leaves, the tape generation for op outputs
 
-  // The gradient buffer, zero-filled on first use. Ops accumulate into it.
+  // The gradient buffer, zero-filled on first use (on all threads: a training step zeroes
+  // one per activation). Ops accumulate into it.
   const Tensor<T>& grad_buffer() {
-    if (!grad.defined()) grad = Tensor<T>::zeros(value.shape());
+    if (!grad.defined()) {
+      grad = Tensor<T>(value.shape());
+      cpu::parallel_fill(grad.data(), grad.numel(), T(0));
+    }
     return grad;
   }
 };
@@ -60,8 +65,8 @@ class Var {
   // Back-propagates from this scalar with seed 1, accumulating into every leaf's grad.
   void backward(bool retain_graph = false) const {
     check_backward();
-    ELECTRA_CHECK(shape().numel() == 1, autograd_error, "backward() on a non-scalar Var of shape ",
-                  shape().to_string(), " needs a seed gradient of that shape: call backward(seed)");
+    ELECTRA_CHECK(shape().numel() == 1, autograd_error, "backward() on a non-scalar Var of shape ", shape().to_string(),
+                  " needs a seed gradient of that shape: call backward(seed)");
     impl_->grad_buffer().flat(0) += T(1);
     finish(retain_graph);
   }

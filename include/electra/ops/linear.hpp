@@ -4,6 +4,7 @@
 #pragma once
 #include "../autograd/var.hpp"
 #include "../backend/cpu/gemm.hpp"
+#include "../backend/cpu/parallel.hpp"
 
 namespace electra::ops {
 
@@ -17,14 +18,20 @@ struct LinearNode : OpNode<T> {
   void backward(const Tensor<T>& dy_in) override {
     const Tensor<T> dy = dy_in.contiguous();
     if (x.requires_grad())
-      cpu::gemm(false, false, R, K, N, T(1), dy.data(), N, W.value().data(), K, T(1),
-                x.impl()->grad_buffer().data(), K);
+      cpu::gemm(false, false, R, K, N, T(1), dy.data(), N, W.value().data(), K, T(1), x.impl()->grad_buffer().data(),
+                K);
     if (W.requires_grad())
       cpu::gemm(true, false, N, K, R, T(1), dy.data(), N, xv.data(), K, T(1), W.impl()->grad_buffer().data(), K);
-    if (b.requires_grad()) {
+    if (b.requires_grad()) {  // column blocks over threads; each column summed in row order
       T* db = b.impl()->grad_buffer().data();
-      for (index_t r = 0; r < R; ++r)
-        for (index_t j = 0; j < N; ++j) db[j] += dy.data()[r * N + j];
+      const T* d = dy.data();
+      const index_t rows = R, cols = N;
+      constexpr index_t kCols = 64;
+      cpu::parallel_rows((cols + kCols - 1) / kCols, rows * kCols, [=](index_t block) {
+        const index_t j0 = block * kCols, j1 = std::min(cols, j0 + kCols);
+        for (index_t r = 0; r < rows; ++r)
+          for (index_t j = j0; j < j1; ++j) db[j] += d[r * cols + j];
+      });
     }
   }
 };
@@ -34,9 +41,8 @@ struct LinearNode : OpNode<T> {
 template <class T>
 Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& bias = Var<T>()) {
   const Shape& xs = x.shape();
-  ELECTRA_CHECK(W.shape().rank() == 2 && xs.rank() >= 1 && xs.back() == W.shape()[1], shape_error,
-                "linear: input ", xs.to_string(), " does not match weight ", W.shape().to_string(),
-                " (weights are [out, in])");
+  ELECTRA_CHECK(W.shape().rank() == 2 && xs.rank() >= 1 && xs.back() == W.shape()[1], shape_error, "linear: input ",
+                xs.to_string(), " does not match weight ", W.shape().to_string(), " (weights are [out, in])");
   ELECTRA_CHECK(W.value().is_contiguous(), shape_error, "linear: weight must be contiguous");
   const index_t K = W.shape()[1], N = W.shape()[0], R = xs.numel() / std::max<index_t>(K, 1);
   if (bias.defined())
@@ -46,12 +52,12 @@ Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& bias = Var<T>()) {
   Shape ys = xs;
   ys[ys.rank() - 1] = N;
   Tensor<T> y(ys);
-  if (bias.defined()) {
+  if (bias.defined()) {  // y starts as the bias in every row; the product adds to it (beta = 1)
     const T* bp = bias.value().data();
-    for (index_t r = 0; r < R; ++r) std::copy(bp, bp + N, y.data() + r * N);
+    T* yp = y.data();
+    cpu::parallel_rows(R, N, [=](index_t r) { std::copy(bp, bp + N, yp + r * N); });
   }
-  cpu::gemm(false, true, R, N, K, T(1), xv.data(), K, W.value().data(), K, bias.defined() ? T(1) : T(0), y.data(),
-            N);
+  cpu::gemm(false, true, R, N, K, T(1), xv.data(), K, W.value().data(), K, bias.defined() ? T(1) : T(0), y.data(), N);
   return record_op(
       std::move(y),
       [&] {

@@ -24,6 +24,7 @@
 #include "../../core/threading.hpp"
 #include "amx.hpp"
 #include "gemm_bf16.hpp"
+#include "parallel.hpp"
 
 #if defined(ELECTRA_USE_OPENBLAS)
 extern "C" {
@@ -249,12 +250,50 @@ inline void gemm_bf16_emulated(bool trans_a, bool trans_b, index_t M, index_t N,
   gemm_eigen(trans_a, trans_b, M, N, K, alpha, a, a_cols, b, b_cols, beta, C, ldc, threads);
 }
 
+#if defined(ELECTRA_HAVE_AMX_CODE)
+// Weight gradients (depth = tokens, far longer than C's sides): with C cut into slabs every
+// thread would pack the whole of the other operand, and packing, not the tiles, would set the
+// pace. Instead each thread takes a 32-aligned share of the depth, packs only its share of both
+// operands, and writes a partial product: thread 0 into C (with beta), thread t > 0 into
+// scratch; the partials are then added to C in thread order (deterministic for a thread count).
+// Returns false, doing nothing, when the shape or the context does not call for it.
+inline bool split_depth_bf16(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
+                             index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc, int threads) {
+  if (threads <= 1 || K < 4 * std::max(M, N) || double(M) * double(N) * double(K) < kParallelGemmWork ||
+      in_parallel_region())
+    return false;
+  const index_t share = ((K + threads - 1) / threads + kTileK - 1) / kTileK * kTileK;
+  const int parts = int((K + share - 1) / share);
+  if (parts <= 1) return false;
+  float* partials = bf16_scratch<float>(1, std::size_t(parts - 1) * std::size_t(M * N));  // [parts-1, M, N]
+#pragma omp parallel for num_threads(parts) schedule(static)
+  for (int t = 0; t < parts; ++t) {
+    const index_t k0 = index_t(t) * share, depth = std::min(share, K - k0);
+    const float* a = trans_a ? A + k0 * lda : A + k0;
+    const float* b = trans_b ? B + k0 : B + k0 * ldb;
+    if (t == 0)
+      gemm_bf16_amx(trans_a, trans_b, M, N, depth, alpha, a, lda, b, ldb, beta, C, ldc);
+    else
+      gemm_bf16_amx(trans_a, trans_b, M, N, depth, alpha, a, lda, b, ldb, 0.0f,
+                    partials + std::size_t(t - 1) * std::size_t(M * N), N);
+  }
+  parallel_rows(M, N * (parts - 1), [&](index_t m) {
+    for (int t = 1; t < parts; ++t) {
+      const float* p = partials + std::size_t(t - 1) * std::size_t(M * N) + m * N;
+      for (index_t n = 0; n < N; ++n) C[m * ldc + n] += p[n];
+    }
+  });
+  return true;
+}
+#endif
+
 // The bf16 matmul mode (gemm_bf16.hpp): AMX tiles when this CPU has them, else the emulation
 // (same products, fp32 sums in another order).
 inline void gemm_bf16(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
                       index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc, int threads) {
 #if defined(ELECTRA_HAVE_AMX_CODE)
   if (amx_available()) {
+    if (split_depth_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads)) return;
     for_each_slab(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, threads,
                   [&](index_t m, index_t n, const float* a, const float* b, float* c) {
                     gemm_bf16_amx(trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -4,6 +4,7 @@
 //   backward: dβ += Σ_rows dy, dγ += Σ_rows dy⊙xhat,
 //             dx += rstd · (g − mean(g) − xhat · mean(g⊙xhat)),  g = dy⊙γ
 #pragma once
+#include <algorithm>
 #include <cmath>
 
 #include "../../core/tensor.hpp"
@@ -13,8 +14,8 @@ namespace electra::cpu {
 
 // mean, rstd: [rows], saved for the backward pass.
 template <class T>
-void layer_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* gamma, const T* beta, index_t rows,
-                        index_t n, double eps) {
+void layer_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* gamma, const T* beta, index_t rows, index_t n,
+                        double eps) {
   parallel_rows(rows, n, [&](index_t r) {
     const T* xr = x + r * n;
     T* yr = y + r * n;
@@ -54,15 +55,21 @@ void layer_norm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, co
       }
     });
   }
-  // Parameter gradients: a column reduction, kept serial over rows to stay deterministic.
-  for (index_t r = 0; r < rows; ++r) {
-    const T *xr = x + r * n, *dyr = dy + r * n;
-    const T mu = mean[r], rs = rstd[r];
-    if (dgamma)
-      for (index_t i = 0; i < n; ++i) dgamma[i] += dyr[i] * (xr[i] - mu) * rs;
-    if (dbeta)
-      for (index_t i = 0; i < n; ++i) dbeta[i] += dyr[i];
-  }
+  // Parameter gradients: a column reduction. Blocks of 64 columns go to threads; each column
+  // is summed in row order, so the result does not depend on the thread count.
+  if (!dgamma && !dbeta) return;
+  constexpr index_t kCols = 64;
+  parallel_rows((n + kCols - 1) / kCols, rows * kCols, [&](index_t block) {
+    const index_t i0 = block * kCols, i1 = std::min(n, i0 + kCols);
+    for (index_t r = 0; r < rows; ++r) {
+      const T *xr = x + r * n, *dyr = dy + r * n;
+      const T mu = mean[r], rs = rstd[r];
+      if (dgamma)
+        for (index_t i = i0; i < i1; ++i) dgamma[i] += dyr[i] * (xr[i] - mu) * rs;
+      if (dbeta)
+        for (index_t i = i0; i < i1; ++i) dbeta[i] += dyr[i];
+    }
+  });
 }
 
 }  // namespace electra::cpu
