@@ -1,7 +1,6 @@
 // Shared test helpers: seeded random tensors and element-wise comparisons.
 #pragma once
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,8 +9,8 @@
 #include <cmath>
 #include <electra/autograd/grad_mode.hpp>
 #include <electra/core/rng.hpp>
-#include <filesystem>
 #include <electra/core/tensor.hpp>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,7 +36,10 @@ template <class A, class B>
 double max_abs_diff(const Tensor<A>& a, const Tensor<B>& b) {
   REQUIRE_MESSAGE(a.shape() == b.shape(), "shapes differ: " << a.shape() << " vs " << b.shape());
   double m = 0;
-  for (index_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(double(a.flat(i)) - double(b.flat(i))));
+  for (index_t i = 0; i < a.numel(); ++i) {
+    const double d = std::abs(double(a.flat(i)) - double(b.flat(i)));
+    if (!(d <= m)) m = d;  // a NaN sticks (std::max would drop it) and fails every `< tol`
+  }
   return m;
 }
 
@@ -50,7 +52,8 @@ void check_throws_with(F&& fn, std::initializer_list<const char*> fragments) {
   } catch (const E& e) {
     thrown = true;
     const std::string what = e.what();
-    for (const char* f : fragments) CHECK_MESSAGE(what.find(f) != std::string::npos, "message '" << what << "' lacks '" << std::string(f) << "'");
+    for (const char* f : fragments)
+      CHECK_MESSAGE(what.find(f) != std::string::npos, "message '" << what << "' lacks '" << std::string(f) << "'");
   }
   CHECK_MESSAGE(thrown, "expected an exception");
 }

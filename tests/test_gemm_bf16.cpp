@@ -47,7 +47,9 @@ void check_against_rounded_reference(Run&& run, const char* path) {
         auto C = test::random_tensor<float>({s.M, ldc}, 300 + trial);
         auto ref = C.clone();
         // With beta 0 the old contents must not be read (BLAS semantics): make them NaN.
-        if (beta == 0.0f) C.fill(std::numeric_limits<float>::quiet_NaN());
+        if (beta == 0.0f)  // the output region only: the padding columns must come out untouched
+          for (index_t m = 0; m < s.M; ++m)
+            for (index_t n = 0; n < s.N; ++n) C.at(m, n) = std::numeric_limits<float>::quiet_NaN();
         const float alpha = trial % 2 ? 1.0f : 0.75f;
         run(ta, tb, s.M, s.N, s.K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
         const auto Ar = rounded(A), Br = rounded(B);
@@ -150,4 +152,40 @@ TEST_CASE("a matmul precision other than fp32 or bf16 is refused by name") {
   CHECK(cpu::parse_matmul_precision("bf16", "--precision") == cpu::MatmulPrecision::bf16);
   CHECK_THROWS_WITH_AS(cpu::parse_matmul_precision("fp16", "--precision"),
                        doctest::Contains("--precision: matmul precision 'fp16' is not one of fp32, bf16"), value_error);
+}
+
+TEST_CASE("gemm_bias adds the bias to every row of the product, in fp32 and in bf16, on 1 and 3 threads") {
+  // Shapes that take each path with 3 threads: row slabs, column slabs (the bias offset by the
+  // slab's first column), the depth split of weight gradients, and a small one-thread product.
+  const int saved = num_threads();
+  int trial = 0;
+  for (const auto precision : {cpu::MatmulPrecision::fp32, cpu::MatmulPrecision::bf16})
+    for (const int threads : {1, 3})
+      for (auto [M, N, K] : {std::array<index_t, 3>{203, 70, 41}, std::array<index_t, 3>{61, 190, 53},
+                             std::array<index_t, 3>{64, 48, 2000}, std::array<index_t, 3>{5, 7, 3}}) {
+        ++trial;
+        PrecisionScope scope(precision);
+        set_num_threads(threads);
+        const index_t ldc = N + 3;
+        const auto X = test::random_tensor<float>({M, K}, 60 + trial),
+                   W = test::random_tensor<float>({N, K}, 70 + trial);
+        const auto bias = test::random_tensor<float>({N}, 80 + trial);
+        Tensor<float> Y({M, ldc}), ref({M, ldc});
+        Y.fill(std::numeric_limits<float>::quiet_NaN());  // never read
+        cpu::gemm_bias(false, true, M, N, K, X.data(), K, W.data(), K, bias.data(), Y.data(), ldc);
+        const bool bf16 = precision == cpu::MatmulPrecision::bf16;
+        const auto Xr = bf16 ? rounded(X) : X.clone(), Wr = bf16 ? rounded(W) : W.clone();
+        for (index_t m = 0; m < M; ++m)
+          for (index_t n = 0; n < N; ++n) ref.at(m, n) = bias.flat(n);
+        cpu::gemm_reference(false, true, M, N, K, 1.0f, Xr.data(), K, Wr.data(), K, 1.0f, ref.data(), ldc);
+        double worst = 0;
+        for (index_t m = 0; m < M; ++m)
+          for (index_t n = 0; n < N; ++n) {
+            const double diff = std::abs(double(Y.at(m, n)) - double(ref.at(m, n)));
+            if (!(diff <= worst)) worst = diff;  // a NaN sticks
+          }
+        INFO(cpu::matmul_precision_report() << ", " << threads << " threads, M " << M << " N " << N << " K " << K);
+        CHECK(worst < 2e-6 * double(1 + K));
+      }
+  set_num_threads(saved);
 }

@@ -52,12 +52,10 @@ Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& bias = Var<T>()) {
   Shape ys = xs;
   ys[ys.rank() - 1] = N;
   Tensor<T> y(ys);
-  if (bias.defined()) {  // y starts as the bias in every row; the product adds to it (beta = 1)
-    const T* bp = bias.value().data();
-    T* yp = y.data();
-    cpu::parallel_rows(R, N, [=](index_t r) { std::copy(bp, bp + N, yp + r * N); });
-  }
-  cpu::gemm(false, true, R, N, K, T(1), xv.data(), K, W.value().data(), K, bias.defined() ? T(1) : T(0), y.data(), N);
+  if (bias.defined())  // y = x·Wᵀ + b in every row
+    cpu::gemm_bias(false, true, R, N, K, xv.data(), K, W.value().data(), K, bias.value().data(), y.data(), N);
+  else
+    cpu::gemm(false, true, R, N, K, T(1), xv.data(), K, W.value().data(), K, T(0), y.data(), N);
   return record_op(
       std::move(y),
       [&] {

@@ -198,7 +198,8 @@ inline constexpr double kParallelGemmWork = double(1 << 18);
 
 // Cuts the longer side of C[M,N] into one slab per thread (a multiple of 16 rows or columns:
 // whole micro-kernel tiles) and runs one sequential product per slab:
-//   product(M', N', A', B', C')   on the slab's rows/columns of C and of op(A) or op(B).
+//   product(M', N', A', B', C', first column)   on the slab's rows/columns of C and of op(A)
+//   or op(B); `first column` is the slab's offset into C's columns (0 for row slabs).
 // Each thread packs the whole other operand itself, an extra threads·(short side)·K copies
 // against M·N·K / threads multiply-adds: under 2 % at ELECTRA's shapes (short side ≥ 128,
 // 2 threads). Small products, and those inside a parallel region (the batched GEMM below),
@@ -211,15 +212,15 @@ void for_each_slab(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, 
   const index_t slab = ((length + threads - 1) / threads + 15) / 16 * 16;
   const int slabs = int((length + slab - 1) / slab);
   if (slabs <= 1 || double(M) * double(N) * double(K) < kParallelGemmWork || in_parallel_region()) {
-    product(M, N, A, B, C);
+    product(M, N, A, B, C, index_t(0));
     return;
   }
   auto one_slab = [&](index_t begin) {
     const index_t end = std::min(length, begin + slab);
     if (split_rows)  // rows [begin, end) of C and of op(A)
-      product(end - begin, N, trans_a ? A + begin : A + begin * lda, B, C + begin * ldc);
+      product(end - begin, N, trans_a ? A + begin : A + begin * lda, B, C + begin * ldc, index_t(0));
     else  // columns [begin, end) of C and of op(B)
-      product(M, end - begin, A, trans_b ? B + begin * ldb : B + begin, C + begin);
+      product(M, end - begin, A, trans_b ? B + begin * ldb : B + begin, C + begin, begin);
   };
 #pragma omp parallel for num_threads(slabs) schedule(static)
   for (int i = 0; i < slabs; ++i) one_slab(index_t(i) * slab);
@@ -232,7 +233,7 @@ void gemm_eigen(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T a
   scale_output(M, N, beta, C, ldc);
   if (K == 0) return;
   for_each_slab(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, threads,
-                [&](index_t m, index_t n, const T* a, const T* b, T* c) {
+                [&](index_t m, index_t n, const T* a, const T* b, T* c, index_t) {
                   gemm_one_thread(trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, c, ldc);
                 });
 }
@@ -254,11 +255,12 @@ inline void gemm_bf16_emulated(bool trans_a, bool trans_b, index_t M, index_t N,
 // Weight gradients (depth = tokens, far longer than C's sides): with C cut into slabs every
 // thread would pack the whole of the other operand, and packing, not the tiles, would set the
 // pace. Instead each thread takes a 32-aligned share of the depth, packs only its share of both
-// operands, and writes a partial product: thread 0 into C (with beta), thread t > 0 into
+// operands, and writes a partial product: thread 0 into C (with beta and bias), thread t > 0 into
 // scratch; the partials are then added to C in thread order (deterministic for a thread count).
 // Returns false, doing nothing, when the shape or the context does not call for it.
 inline bool split_depth_bf16(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
-                             index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc, int threads) {
+                             index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc, int threads,
+                             const float* bias) {
   if (threads <= 1 || K < 4 * std::max(M, N) || double(M) * double(N) * double(K) < kParallelGemmWork ||
       in_parallel_region())
     return false;
@@ -272,7 +274,7 @@ inline bool split_depth_bf16(bool trans_a, bool trans_b, index_t M, index_t N, i
     const float* a = trans_a ? A + k0 * lda : A + k0;
     const float* b = trans_b ? B + k0 : B + k0 * ldb;
     if (t == 0)
-      gemm_bf16_amx(trans_a, trans_b, M, N, depth, alpha, a, lda, b, ldb, beta, C, ldc);
+      gemm_bf16_amx(trans_a, trans_b, M, N, depth, alpha, a, lda, b, ldb, beta, C, ldc, bias);
     else
       gemm_bf16_amx(trans_a, trans_b, M, N, depth, alpha, a, lda, b, ldb, 0.0f,
                     partials + std::size_t(t - 1) * std::size_t(M * N), N);
@@ -287,17 +289,28 @@ inline bool split_depth_bf16(bool trans_a, bool trans_b, index_t M, index_t N, i
 }
 #endif
 
+#if defined(ELECTRA_HAVE_AMX_CODE)
+// The AMX GEMM over the threads: split by depth for weight gradients, else by slabs of C.
+// bias: null, or [N] added to every row (only with beta 0).
+inline void gemm_bf16_amx_threads(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
+                                  const float* A, index_t lda, const float* B, index_t ldb, float beta, float* C,
+                                  index_t ldc, int threads, const float* bias) {
+  if (split_depth_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads, bias)) return;
+  for_each_slab(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, threads,
+                [&](index_t m, index_t n, const float* a, const float* b, float* c, index_t first_column) {
+                  gemm_bf16_amx(trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, beta, c, ldc,
+                                bias ? bias + first_column : nullptr);
+                });
+}
+#endif
+
 // The bf16 matmul mode (gemm_bf16.hpp): AMX tiles when this CPU has them, else the emulation
 // (same products, fp32 sums in another order).
 inline void gemm_bf16(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
                       index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc, int threads) {
 #if defined(ELECTRA_HAVE_AMX_CODE)
   if (amx_available()) {
-    if (split_depth_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads)) return;
-    for_each_slab(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, threads,
-                  [&](index_t m, index_t n, const float* a, const float* b, float* c) {
-                    gemm_bf16_amx(trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, beta, c, ldc);
-                  });
+    gemm_bf16_amx_threads(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads, nullptr);
     return;
   }
 #endif
@@ -330,6 +343,24 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
   }
 #endif
   detail::gemm_eigen(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, num_threads());
+}
+
+// A linear layer's forward: C[M,N] = op(A) · op(B) + bias[N] in every row. In the bf16 mode
+// with AMX the accumulator tiles start from the bias (C is written once, never read);
+// elsewhere the rows are set to the bias and the product is added (beta = 1).
+template <class T>
+void gemm_bias(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, const T* A, index_t lda, const T* B,
+               index_t ldb, const T* bias, T* C, index_t ldc) {
+  if (M == 0 || N == 0) return;
+#if defined(ELECTRA_HAVE_AMX_CODE)
+  if constexpr (std::is_same_v<T, float>)
+    if (K > 0 && matmul_precision() == MatmulPrecision::bf16 && amx_available()) {
+      detail::gemm_bf16_amx_threads(trans_a, trans_b, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc, num_threads(), bias);
+      return;
+    }
+#endif
+  parallel_rows(M, N, [=](index_t m) { std::copy(bias, bias + N, C + m * ldc); });
+  gemm(trans_a, trans_b, M, N, K, T(1), A, lda, B, ldb, T(1), C, ldc);
 }
 
 // `batch` independent GEMMs; matrix i of A starts at A + i*stride_a (likewise B, C).

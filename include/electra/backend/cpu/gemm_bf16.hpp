@@ -206,11 +206,13 @@ ELECTRA_AMX_TARGET inline void pack_b(bool trans, const float* B, index_t ldb, i
     }
 }
 
-// C[0:rows, 0:cols] = (accumulate ? C : 0) + alpha · (A panel) · (B panel), rows, cols ≤ 32,
-// over `ksteps` k steps. Full blocks with alpha 1 accumulate in the tiles straight from C.
+// C[0:rows, 0:cols] = (accumulate ? C : bias row or 0) + alpha · (A panel) · (B panel), rows,
+// cols ≤ 32, over `ksteps` k steps (bias: null, or the block's 32 entries; never with accumulate).
+// Full blocks with alpha 1 accumulate in the tiles straight from C, or from the bias row loaded
+// into every tile row (a tile load with stride 0).
 ELECTRA_AMX_TARGET inline void amx_micro_kernel(const std::uint16_t* a, const std::uint16_t* b, index_t ksteps,
                                                 float* C, index_t ldc, index_t rows, index_t cols, float alpha,
-                                                bool accumulate) {
+                                                bool accumulate, const float* bias) {
   const bool direct = alpha == 1.0f && rows == kPanel && cols == kPanel;
   const auto stride = static_cast<long>(ldc * sizeof(float));
   if (direct && accumulate) {
@@ -218,6 +220,11 @@ ELECTRA_AMX_TARGET inline void amx_micro_kernel(const std::uint16_t* a, const st
     _tile_loadd(1, C + 16, stride);
     _tile_loadd(2, C + 16 * ldc, stride);
     _tile_loadd(3, C + 16 * ldc + 16, stride);
+  } else if (direct && bias) {
+    _tile_loadd(0, bias, 0);
+    _tile_loadd(1, bias + 16, 0);
+    _tile_loadd(2, bias, 0);
+    _tile_loadd(3, bias + 16, 0);
   } else {
     _tile_zero(0);
     _tile_zero(1);
@@ -251,15 +258,16 @@ ELECTRA_AMX_TARGET inline void amx_micro_kernel(const std::uint16_t* a, const st
   _tile_stored(3, block + 16 * kPanel + 16, kBlockStride);
   for (index_t r = 0; r < rows; ++r)
     for (index_t c = 0; c < cols; ++c)
-      C[r * ldc + c] = (accumulate ? C[r * ldc + c] : 0.0f) + alpha * block[r * kPanel + c];
+      C[r * ldc + c] = (accumulate ? C[r * ldc + c] : bias ? bias[c] : 0.0f) + alpha * block[r * kPanel + c];
 }
 
 // Row-major C[M,N] = alpha · bf16(op(A)) · bf16(op(B)) + beta · C on the calling thread (exactly
-// the product when beta is 0: C's old contents are never read). Each (kc, nc) block of op(B) is
-// packed once and reused by every mc block of op(A).
+// the product when beta is 0: C's old contents are never read). With a bias ([N], only with
+// beta 0) every row of C starts from it instead. Each (kc, nc) block of op(B) is packed once and
+// reused by every mc block of op(A).
 ELECTRA_AMX_TARGET inline void gemm_bf16_amx(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
                                              const float* A, index_t lda, const float* B, index_t ldb, float beta,
-                                             float* C, index_t ldc) {
+                                             float* C, index_t ldc, const float* bias = nullptr) {
   if (beta != 0.0f && beta != 1.0f)
     for (index_t m = 0; m < M; ++m)
       for (index_t n = 0; n < N; ++n) C[m * ldc + n] *= beta;
@@ -286,7 +294,8 @@ ELECTRA_AMX_TARGET inline void gemm_bf16_amx(bool trans_a, bool trans_b, index_t
           for (index_t ir = 0; ir < rows; ir += kPanel)
             amx_micro_kernel(packed_a + (ir / kPanel) * ksteps * kStepElems,
                              packed_b + (jr / kPanel) * ksteps * kStepElems, ksteps, C + (ic + ir) * ldc + jc + jr, ldc,
-                             std::min(kPanel, rows - ir), std::min(kPanel, cols - jr), alpha, pc > 0 || beta != 0.0f);
+                             std::min(kPanel, rows - ir), std::min(kPanel, cols - jr), alpha, pc > 0 || beta != 0.0f,
+                             pc == 0 && bias ? bias + jc + jr : nullptr);
       }
     }
   }
