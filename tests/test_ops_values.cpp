@@ -89,7 +89,7 @@ TEST_CASE("the dropout kernel keeps exactly the elements its one-element definit
     ops::detail::apply_dropout_mask<true>(acc.data(), x.data(), n, 0.25f, key);
     index_t mismatches = 0, dropped = 0;
     for (index_t i = 0; i < n; ++i) {
-      const bool keep = ops::detail::dropout_uniform<float>(key, i) >= 0.25f;
+      const bool keep = dropout_uniform(key, i) >= 0.25f;
       const float want = keep ? x.flat(i) * (1.0f / (1.0f - 0.25f)) : 0.0f;  // the kernel's scale
       mismatches += y.flat(i) != want || acc.flat(i) != 1.0f + want;
       dropped += !keep;

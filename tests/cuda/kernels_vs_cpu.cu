@@ -1,6 +1,6 @@
 // Every CUDA kernel of the backend against the CPU function it mirrors, on random inputs:
 // device buffers, elementwise maps over the shared functors, bf16 conversion, layer norm,
-// softmax, embedding, cross entropy, BCE, the fused AdamW + clip, and the caching
+// softmax, embedding, cross entropy, BCE, dropout, the fused AdamW + clip, and the caching
 // allocator's "no cudaMalloc after warm-up". Prints one line per check; exits 1 on any
 // failure and 77 (ctest: skipped) when no GPU is present. CI only compiles it.
 //
@@ -20,6 +20,7 @@
 #include <electra/ops/arithmetic.hpp>
 #include <electra/ops/bce_with_logits.hpp>
 #include <electra/ops/cross_entropy.hpp>
+#include <electra/ops/dropout.hpp>
 #include <electra/ops/embedding.hpp>
 #include <electra/ops/gelu.hpp>
 #include <electra/optim/adamw.hpp>
@@ -380,6 +381,26 @@ void check_adamw(Checks& c, std::mt19937& rng) {
   }
 }
 
+// Dropout forward and backward against the CPU kernel: the same mask bit for bit (so the same
+// outputs exactly: one multiply by the same scale), at a size that ends inside a chunk's
+// second half, in place too.
+void check_dropout(Checks& c, std::mt19937& rng) {
+  const index_t n = 4096 * 3 + 2500;
+  const float p = 0.1f;
+  const std::uint64_t key = 0x5eedu;
+  const auto x = random_floats(std::size_t(n), rng), acc = random_floats(std::size_t(n), rng);
+  std::vector<float> want_y(static_cast<std::size_t>(n), 0.0f), want_acc = acc;
+  ops::detail::apply_dropout_mask<false>(want_y.data(), x.data(), n, p, key);
+  ops::detail::apply_dropout_mask<true>(want_acc.data(), x.data(), n, p, key);
+  auto dx = device_copy(x), dy = device_copy(std::vector<float>(std::size_t(n), 0.0f)), dacc = device_copy(acc);
+  cu::apply_dropout_mask<false>(dy.data(), dx.data(), n, p, key);
+  cu::apply_dropout_mask<true>(dacc.data(), dx.data(), n, p, key);
+  cu::apply_dropout_mask<false>(dx.data(), dx.data(), n, p, key);  // in place
+  c.close("dropout forward (exact)", host_copy(dy), want_y, 0, 0);
+  c.close("dropout backward accumulates (exact)", host_copy(dacc), want_acc, 0, 0);
+  c.close("dropout in place (exact)", host_copy(dx), want_y, 0, 0);
+}
+
 // A "step" that allocates what a training step would: arrays of several sizes and a kernel
 // with its own scratch. After the first, repeating it must not call cudaMalloc again.
 void check_allocator(Checks& c, std::mt19937& rng) {
@@ -449,6 +470,7 @@ int main() {
     check_cross_entropy(c, rng, true);
     check_cross_entropy(c, rng, false);
     check_bce(c, rng);
+    check_dropout(c, rng);
     check_adamw(c, rng);
     check_allocator(c, rng);
   } catch (const std::exception& e) {

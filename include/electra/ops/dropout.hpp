@@ -1,4 +1,5 @@
 // Inverted dropout: y_i = x_i · keep_i / (1 − p), keep_i = [u_i ≥ p], u_i = dropout_uniform(key, i)
+// (core/dropout_mask.hpp)
 //   dx_i += dy_i · keep_i / (1 − p)
 // The mask is a pure function of (key, i): the same for any thread count, and recomputed
 // in backward instead of stored. At eval (training = false) or p = 0 it is the identity.
@@ -8,32 +9,15 @@
 
 #include "../autograd/var.hpp"
 #include "../backend/cpu/parallel.hpp"
+#include "../core/dropout_mask.hpp"
 #include "../core/rng.hpp"
 
 namespace electra::ops {
 
 namespace detail {
-// The mask's uniforms, two 24-bit draws per 64-bit hash. Elements are taken in chunks of
-// 4096; in chunk c, element t < 2048 and element t + 2048 share h = mix64(key + (2048·c + t)·γ)
-// (splitmix64's stream from key), the first taking bits 40–63 and the second bits 8–31.
-// One hash per two elements (half the multiplies of uniform_at's two hashes per element),
-// and both halves of a chunk stay contiguous, so the loop below vectorises.
-inline constexpr index_t kDropoutChunk = 4096, kDropoutHalf = kDropoutChunk / 2;
-inline constexpr std::uint64_t kDropoutGamma = 0x9E3779B97F4A7C15ull;
-
-inline std::uint64_t dropout_hash(std::uint64_t key, index_t chunk, index_t t) {
-  return mix64(key + std::uint64_t(chunk * kDropoutHalf + t) * kDropoutGamma);
-}
-
-// The definition, one element at a time (the tests' oracle; the kernels below compute the same).
-template <class T>
-T dropout_uniform(std::uint64_t key, index_t i) {
-  const index_t chunk = i / kDropoutChunk, t = i % kDropoutChunk;
-  const std::uint64_t h = dropout_hash(key, chunk, t % kDropoutHalf);
-  const std::uint64_t bits = t < kDropoutHalf ? h >> 40 : (h >> 8) & 0xffffffu;
-  return T(bits) * T(1.0 / 16777216.0);
-}
-
+// The mask's definition is core/dropout_mask.hpp (shared with the CUDA kernel). Here one hash
+// serves the pair (t, t + 2048) of a chunk, and both halves of a chunk stay contiguous, so the
+// loop vectorises.
 // Elements [base, base + len) of one chunk, len ≤ 4096. Values and restrict pointers, not
 // captures by reference: a store through dst could otherwise alias p and the scale, and the
 // loop would not vectorise (measured 7.3 ns per element scalar against 1.3 vectorised).
@@ -43,7 +27,7 @@ void dropout_chunk(T* __restrict dst, const T* __restrict src, index_t chunk, in
   const index_t base = chunk * kDropoutChunk;
   const index_t pairs = std::max<index_t>(0, len - kDropoutHalf), singles = std::min(len, kDropoutHalf);
   auto out = [&](index_t i, std::uint64_t bits) {
-    const T v = T(bits) * T(1.0 / 16777216.0) >= p ? src[i] * keep_scale : T(0);
+    const T v = dropout_bits_to_uniform(bits) >= p ? src[i] * keep_scale : T(0);
     if constexpr (Accumulate)
       dst[i] += v;
     else

@@ -5,11 +5,13 @@
 //   embedding.cuh         embedding lookup, scatter-add bwd   (ops/embedding.hpp)
 //   cross_entropy.cuh     masked-LM cross entropy at rows     (ops/cross_entropy.hpp)
 //   bce_with_logits.cuh   replaced-token-detection loss       (ops/bce_with_logits.hpp)
+//   dropout.cuh           inverted dropout, the CPU's mask    (ops/dropout.hpp)
 //   adamw.cuh             global-norm clip + AdamW, fused     (optim/clip.hpp, optim/adamw.hpp)
 // Elementwise math is not here: elementwise.cuh maps the CPU's functors; GEMM is gemm.cuh.
 #pragma once
 #include "adamw.cuh"
 #include "bce_with_logits.cuh"
+#include "dropout.cuh"
 #include "cross_entropy.cuh"
 #include "embedding.cuh"
 #include "layer_norm.cuh"
