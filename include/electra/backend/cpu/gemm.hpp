@@ -25,6 +25,7 @@
 #include "amx.hpp"
 #include "gemm_bf16.hpp"
 #include "parallel.hpp"
+#include "thread_buffer.hpp"
 
 #if defined(ELECTRA_USE_OPENBLAS)
 extern "C" {
@@ -115,24 +116,10 @@ namespace detail {
 // 1: the packed rhs block). They grow to the largest block seen and are then reused, so a
 // warmed-up training step allocates nothing here (Eigen's own product allocates and frees
 // both buffers in every call above its 128 KB stack limit).
+struct EigenPacking {};
 template <class T>
 T* packing_buffer(int which, std::size_t n) {
-  struct Buffer {
-    T* data = nullptr;
-    std::size_t size = 0;
-    Buffer() = default;
-    Buffer(const Buffer&) = delete;
-    Buffer& operator=(const Buffer&) = delete;
-    ~Buffer() { Eigen::internal::aligned_free(data); }
-  };
-  thread_local Buffer buffers[2];
-  Buffer& b = buffers[which];
-  if (b.size < n) {
-    Eigen::internal::aligned_free(b.data);
-    b.data = static_cast<T*>(Eigen::internal::aligned_malloc(n * sizeof(T)));
-    b.size = n;
-  }
-  return b.data;
+  return thread_buffer<EigenPacking, T>(which, n);
 }
 
 // Eigen's cache blocking for one thread (kc, mc, nc from its heuristic), on our buffers.

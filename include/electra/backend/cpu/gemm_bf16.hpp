@@ -23,12 +23,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 
 #include "../../core/config.hpp"
 #include "amx.hpp"
 #include "bf16.hpp"
+#include "thread_buffer.hpp"
 
 #if defined(ELECTRA_HAVE_AMX_CODE)
 #include <immintrin.h>
@@ -37,28 +36,12 @@
 
 namespace electra::cpu::detail {
 
-// Scratch for the bf16 paths, one set per thread, grown to the largest request and reused
-// (a warmed-up training step allocates nothing). slot 0/1: packed A/B (or their rounded copies).
+// Scratch for the bf16 paths, one set per thread (slot 0/1: packed A/B, or their rounded copies;
+// float slot 1 also holds the depth split's partial products).
+struct Bf16Scratch {};
 template <class T>
 T* bf16_scratch(int slot, std::size_t n) {
-  struct Buffer {
-    T* data = nullptr;
-    std::size_t size = 0;
-    Buffer() = default;
-    Buffer(const Buffer&) = delete;
-    Buffer& operator=(const Buffer&) = delete;
-    ~Buffer() { std::free(data); }
-  };
-  thread_local Buffer buffers[2];
-  Buffer& b = buffers[slot];
-  if (b.size < n) {
-    std::free(b.data);
-    const std::size_t bytes = (n * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
-    b.data = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));
-    if (!b.data) throw std::bad_alloc();
-    b.size = n;
-  }
-  return b.data;
+  return thread_buffer<Bf16Scratch, T>(slot, n);
 }
 
 // dst[r, c] = bf16(src[r, c]) as floats, for a rows × cols matrix with leading dimension ld.
