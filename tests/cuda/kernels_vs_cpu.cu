@@ -47,14 +47,6 @@ std::vector<T> host_copy(const cu::DeviceArray<T>& d) {
 }
 Tensor<float> tensor(const std::vector<float>& v, const Shape& s) { return Tensor<float>::from(s, v); }
 
-// GELU as one functor composed from the fn:: functors: the same source runs on host and device.
-struct GeluForward {
-  template <class T>
-  ELECTRA_HD T operator()(T x) const {
-    return fn::Mul{}(fn::Mul{}(T(0.5), x), fn::Add{}(T(1), fn::Erf{}(fn::Mul{}(x, T(0.70710678118654752440)))));
-  }
-};
-
 // Round-to-nearest-even fp32 -> bf16 bits, written independently of CUDA's intrinsic.
 std::uint16_t bf16_bits(float f) {
   std::uint32_t u;
@@ -122,7 +114,7 @@ void check_elementwise(Checks& c, std::mt19937& rng) {
   c.close("map: x * 0.5 (bind_right) vs the CPU expression", host_copy(out), eval(tx * 0.5f).to_vector(), 0, 0);
   cu::map(out, cu::bind_left(1.f, fn::Sub{}), dx);
   c.close("map: 1 - x (bind_left) vs the CPU expression", host_copy(out), eval(1.f - tx).to_vector(), 0, 0);
-  cu::map(out, GeluForward{}, dx);
+  cu::map(out, cu::GeluForward{}, dx);  // a functor composed from fn:: functors (gelu.cuh)
   // atol: for x near −4, 1 + erf(x/√2) cancels, and an ulp of erf becomes ~1e-7 of GELU's value.
   c.close("map: GELU composed of functors vs ops::gelu", host_copy(out), ops::gelu(Var<float>(tx)).value().to_vector(),
           1e-5, 1e-6);

@@ -22,6 +22,7 @@
 
 #include "block_reduce.cuh"
 #include "buffer.cuh"
+#include "launch.cuh"
 
 namespace electra::cuda {
 
@@ -68,7 +69,7 @@ __global__ void __launch_bounds__(1024)
   for (index_t k = threadIdx.x; k < chunks; k += blockDim.x) s += partial[k];
   s = block_sum(s);
   if (threadIdx.x == 0) {
-    const double nrm = sqrt(s);
+    const double nrm = ::sqrt(s);
     norm[0] = nrm;
     clip[0] = isfinite(nrm) && nrm > max_norm ? float(max_norm / nrm) : 1.f;
   }

@@ -9,6 +9,7 @@
 // B·T (16384 for batch 128 × length 128), and a single block keeps the order fixed.
 #pragma once
 #include "block_reduce.cuh"
+#include "error.cuh"
 #include "launch.cuh"
 
 namespace electra::cuda {
@@ -21,7 +22,7 @@ __global__ void __launch_bounds__(1024)
   for (index_t i = threadIdx.x; i < n; i += blockDim.x) {
     const double m = mask ? double(mask[i]) : 1.0, x = logits[i], y = labels[i];
     msum += m;
-    if (m != 0) total += m * ((x > 0 ? x : 0.0) - x * y + log1p(exp(-fabs(x))));
+    if (m != 0) total += m * ((x > 0 ? x : 0.0) - x * y + ::log1p(::exp(-::fabs(x))));
   }
   msum = block_sum(msum);
   total = block_sum(total);

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "block_reduce.cuh"
+#include "error.cuh"
 #include "launch.cuh"
 
 namespace electra::cuda {

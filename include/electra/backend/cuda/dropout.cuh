@@ -4,6 +4,7 @@
 // One hash per element here (the CPU shares one between two elements): the values are the same.
 #pragma once
 #include "../../core/dropout_mask.hpp"
+#include "error.cuh"
 #include "launch.cuh"
 
 namespace electra::cuda {

@@ -29,7 +29,7 @@ __global__ void layer_norm_forward_kernel(float* y, float* mean, float* rstd, co
   double v = 0;
   for (index_t i = threadIdx.x; i < n; i += blockDim.x) v += (double(xr[i]) - m) * (double(xr[i]) - m);
   v = block_sum(v) / double(n);
-  const float rs = float(1.0 / sqrt(v + eps)), mu = float(m);
+  const float rs = float(1.0 / ::sqrt(v + eps)), mu = float(m);
   for (index_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = (xr[i] - mu) * rs * gamma[i] + beta[i];
   if (threadIdx.x == 0) {
     mean[r] = mu;

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "block_reduce.cuh"
+#include "error.cuh"
 #include "launch.cuh"
 
 namespace electra::cuda {
