@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
       {"pretrain", cli::kPretrainUsage, cli::cmd_pretrain, {"resume", "reshard"},
        {"model", "data", "out", "vocab", "steps", "batch", "lr", "warmup", "max-seq-len", "seed", "objective",
         "save-every", "eval-every", "log-every", "eval-examples", "threads", "accumulate", "crash-after",
-        "crash-rank", "generator-size", "flops", "init", "precision"}},
+        "crash-rank", "generator-size", "flops", "init", "precision", "device"}},
       {"squad", cli::kSquadUsage, cli::cmd_squad, {"eval-only"},
        {"train", "dev", "out", "init", "config", "vocab", "version", "lr", "layer-decay", "weight-decay", "batch",
         "warmup-proportion", "epochs", "max-seq-len", "doc-stride", "max-query-len", "null-threshold", "seed", "threads",

@@ -10,9 +10,15 @@ correction (lr 5e-4, weight decay 0.01 except LayerNorm and biases).
 Made as fast as PyTorch honestly allows on a CPU: float32, no autograd anomaly checks, fused
 foreach optimizer arithmetic, torch.set_num_threads(threads); run it with OMP_WAIT_POLICY=PASSIVE
 and OPENBLAS_NUM_THREADS equal to the thread count (benchmarks/compare_cpu.sh does).
+On a GPU (--device cuda) it is PyTorch eager as users run it: --precision bf16 runs the forward
+under torch.autocast(bfloat16) (matmuls in bf16, softmax/LayerNorm/losses in float32, fp32
+master weights), tf32 allows TF32 matmuls, fp32 is plain float32; the step time includes the
+host-side masking, and every step ends with torch.cuda.synchronize().
 
-Prints one JSON object: the configuration, every step's seconds, and peak RSS in MiB.
+Prints one JSON object: the configuration, every step's seconds, and peak RSS in MiB (and peak
+GPU memory on cuda).
 Usage: python3 electra_step.py --config small --batch 32 --seq-len 128 --steps 7 --threads 2
+       python3 electra_step.py --device cuda --precision bf16 --batch 128 --steps 23
 """
 import argparse
 import json
@@ -96,7 +102,7 @@ class Electra(nn.Module):
         bias = ((1.0 - mask.float()) * -10000.0).view(B, 1, 1, T)
         targets = torch.gather(ids, 1, positions)
         masked = ids.clone()
-        replace = weights.bool() & (torch.rand(weights.shape) < 0.85)
+        replace = weights.bool() & (torch.rand(weights.shape, device=weights.device) < 0.85)
         masked.scatter_(1, positions, torch.where(replace, torch.full_like(targets, MASK_ID), targets))
         h = self.generator(self.embed(masked), bias)
         picked = torch.gather(h, 1, positions.unsqueeze(-1).expand(-1, -1, h.shape[-1]))  # masked slots only
@@ -106,8 +112,8 @@ class Electra(nn.Module):
         w = weights.view(-1).float()
         mlm = (nll * w).sum() / (w.sum() + 1e-6)
         with torch.no_grad():
-            u = torch.rand_like(logits).clamp_(1e-9, 1.0)
-            sampled = torch.argmax(logits - torch.log(-torch.log(u)), -1)
+            u = torch.rand(logits.shape, device=logits.device).clamp_(1e-9, 1.0)  # float32 noise, also under autocast
+            sampled = torch.argmax(logits.float() - torch.log(-torch.log(u)), -1)
             fake = ids.clone()
             fake.scatter_(1, positions, torch.where(weights.bool(), sampled, targets))
             labels = (fake != ids).float()
@@ -164,10 +170,19 @@ def main():
     ap.add_argument("--steps", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    model = Electra(CONFIGS[a.config]).train()
+    dev = torch.device(a.device)
+    cuda = dev.type == "cuda"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = a.precision == "tf32"
+        torch.backends.cudnn.allow_tf32 = a.precision == "tf32"
+    elif a.precision != "fp32":
+        raise SystemExit("--precision tf32/bf16 is for --device cuda (the CPU yardstick is float32)")
+    model = Electra(CONFIGS[a.config]).to(dev).train()
     opt = AdamWNoBiasCorrection(list(model.named_parameters()))
     n_slots = int((0.15 + 0.005) * a.seq_len)
     times = []
@@ -177,15 +192,23 @@ def main():
         ids[:, 0], ids[:, -1] = CLS_ID, SEP_ID
         mask = torch.ones(a.batch, a.seq_len, dtype=torch.long)
         positions, weights = official_masking(mask, n_slots)
-        loss = model.step_loss(ids, mask, positions, weights)
+        ids, mask, positions, weights = (t.to(dev) for t in (ids, mask, positions, weights))
+        with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+            loss = model.step_loss(ids, mask, positions, weights)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if cuda:
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "config": a.config, "batch": a.batch,
-                      "seq_len": a.seq_len, "threads": a.threads, "step_seconds": times,
-                      "loss": float(loss), "peak_rss_mib": rss}))
+    out = {"impl": "pytorch", "torch": torch.__version__, "config": a.config, "batch": a.batch,
+           "seq_len": a.seq_len, "threads": a.threads, "device": a.device, "precision": a.precision,
+           "step_seconds": times, "loss": float(loss), "peak_rss_mib": rss}
+    if cuda:
+        out["gpu"] = torch.cuda.get_device_name(0)
+        out["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

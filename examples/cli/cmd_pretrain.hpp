@@ -13,6 +13,7 @@
 #include "args.hpp"
 #include "cmd_text.hpp"
 #include "configs.hpp"
+#include "cuda_engine.hpp"
 #include "launch.hpp"
 #include "runtime.hpp"
 
@@ -23,7 +24,7 @@ inline const char* kPretrainUsage =
     "         [--steps N] [--batch B] [--lr LR] [--warmup W] [--max-seq-len 128] [--seed S]\n"
     "         [--objective electra|mlm] [--generator-size F] [--flops BUDGET] [--save-every N]\n"
     "         [--eval-every N] [--log-every N] [--eval-examples 256] [--threads N] [--precision fp32|bf16]\n"
-    "         [--accumulate K]"
+    "         [--device cpu|cuda] [--accumulate K]"
     " [--resume [--reshard] | --init RUN]\n"
     "defaults follow the official configs (small: batch 128, lr 5e-4, warmup 10000, 1000000 steps);\n"
     "--generator-size: the generator's hidden size as a fraction of the discriminator's (default the\n"
@@ -34,6 +35,8 @@ inline const char* kPretrainUsage =
     "without --data the bundled WikiText-2 corpus is prepared into RUN/data;\n"
     "--precision bf16: bfloat16 matmuls with fp32 accumulation and fp32 master weights (AMX tiles where the CPU\n"
     "has them, an exact emulation elsewhere); checkpoints record it\n"
+    "--device cuda: the step (forward, backward, clip, AdamW) on the GPU, with --precision fp32|tf32|bf16 for its\n"
+    "GEMMs (activations and master weights stay fp32); one process; evaluation and checkpoints use the CPU copy\n"
     "data-parallel: mpirun -np R electra pretrain ... (each step's batch is R × K × --batch examples)\n";
 inline const char* kPlotUsage = "usage: electra plot RUN [--out FILE.svg]\n";
 
@@ -98,6 +101,11 @@ inline int cmd_pretrain(const Args& args) {
   const PretrainDefaults def = pretrain_defaults(model_name);
   const fs::path run_dir = args.required("out");
   const std::string vocab_path = args.get("vocab", bundled_vocab());
+  const std::string device = args.get("device", "cpu");
+  if (device != "cpu" && device != "cuda") throw usage_error("--device must be cpu or cuda (got '" + device + "')");
+  if (device == "cuda" && comm->size() > 1)
+    throw usage_error("--device cuda runs in one process (multi-GPU data parallelism is not built yet)");
+  if (device == "cuda") require_cuda_device();
   const long long max_len = args.integer("max-seq-len", 128);
   if (max_len < 8 || max_len > dims.discriminator.max_pos)
     throw usage_error("--max-seq-len must be in [8, " + std::to_string(dims.discriminator.max_pos) + "]");
@@ -197,6 +205,8 @@ inline int cmd_pretrain(const Args& args) {
     if (comm->is_root()) std::fprintf(stderr, "starting from the weights in %s\n", from.c_str());
   }
   train::PretrainRun<float> trainer(m, po, run, source, *comm);
+  if (device == "cuda")
+    trainer.trainer().set_engine(make_cuda_engine(trainer.trainer(), args.get("precision", "fp32")));
   const bool finished = on_every_rank(*comm, [&] { return trainer.run(); });
   if (finished && comm->is_root())
     std::fprintf(stderr, "done: %s/discriminator and %s/generator (HuggingFace layout), curves in %s/curves.svg\n",

@@ -7,8 +7,16 @@
 
 namespace cli {
 
+// On --device cuda, --precision names the GPU's GEMM mode (fp32|tf32|bf16; cuda_engine.hpp)
+// and the CPU, which then only evaluates, keeps fp32 matmuls.
 inline void apply_runtime_options(const Args& args) {
   if (args.has("threads")) electra::set_num_threads(int(args.integer("threads", 1)));
+  if (args.get("device", "cpu") == "cuda") {
+    const std::string p = args.get("precision", "fp32");
+    if (p != "fp32" && p != "tf32" && p != "bf16")
+      throw usage_error("--precision must be fp32, tf32 or bf16 with --device cuda (got '" + p + "')");
+    return;
+  }
   if (args.has("precision")) {
     const std::string p = args.get("precision");
     if (p != "fp32" && p != "bf16")

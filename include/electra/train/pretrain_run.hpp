@@ -11,6 +11,8 @@
 // prints, logs, evaluates and writes checkpoints and exports. A stop signal on any rank stops
 // all of them at the same step (one all-reduce of a flag per step).
 #pragma once
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -18,7 +20,6 @@
 #include <filesystem>
 #include <functional>
 #include <string>
-#include <unistd.h>
 
 #include "../backend/cpu/peak.hpp"
 #include "../io/checkpoint.hpp"
@@ -37,7 +38,7 @@ struct DataSource {
   std::function<std::string()> cursor;
   std::function<void(const std::string&)> seek;
   std::function<std::vector<model::Batch>(int batch_size)> eval_batches;  // held-out; may be empty
-  std::uint64_t tokens_per_example = 0;                                    // max length, for tokens/s
+  std::uint64_t tokens_per_example = 0;                                   // max length, for tokens/s
   // How many slots the examples of a step are dealt to (ranks × accumulate); a checkpoint's
   // cursor only means the same thing for the same count.
   int slots = 1;
@@ -85,8 +86,11 @@ inline json::Value metrics_record(std::int64_t step, const char* split, const Pr
 inline double electra_step_flops(const model::ElectraDims& d, int batch, index_t seq_len, bool electra_objective) {
   if (!electra_objective)
     return flops::TransformerHparams(d.discriminator.hidden, d.discriminator.layers,
-                                     {.s = seq_len, .v = d.discriminator.vocab, .e = d.discriminator.embed,
-                                      .i = d.discriminator.ffn, .heads = d.discriminator.heads})
+                                     {.s = seq_len,
+                                      .v = d.discriminator.vocab,
+                                      .e = d.discriminator.embed,
+                                      .i = d.discriminator.ffn,
+                                      .heads = d.discriminator.heads})
         .get_train_flops(double(batch), 1.0);
   return flops::get_electra_train_flops(d.discriminator.hidden, d.discriminator.layers, d.generator.hidden,
                                         d.generator.layers, double(batch), 1.0, true, d.discriminator.embed, seq_len);
@@ -117,23 +121,27 @@ class PretrainRun {
     const auto& po = trainer_.options();
     // Every rank's micro-batches make one step's batch.
     const int global_batch = options_.batch_size * po.accumulate * comm.size();
-    const double peak = cpu::measure_fma_peak_gflops() * 1e9 * comm.size();
-    const double step_flops = electra_step_flops(trainer_.model().dims, global_batch,
-                                                 index_t(data_.tokens_per_example), po.objective.electra_objective);
+    const StepEngine<T>* engine = trainer_.engine();
+    const double peak = engine ? engine->peak_flops() : cpu::measure_fma_peak_gflops() * 1e9 * comm.size();
+    const double step_flops = electra_step_flops(trainer_.model().dims, global_batch, index_t(data_.tokens_per_example),
+                                                 po.objective.electra_objective);
     const bool tty = progress && isatty(fileno(progress));
     if (progress) {
       const std::string batch =
           po.accumulate == 1 && comm.size() == 1
               ? std::to_string(global_batch)
-              : electra::detail::concat(global_batch, " = ", options_.batch_size, " per micro-batch × ",
-                                        po.accumulate, " per rank × ", comm.size(), " rank(s)");
+              : electra::detail::concat(global_batch, " = ", options_.batch_size, " per micro-batch × ", po.accumulate,
+                                        " per rank × ", comm.size(), " rank(s)");
+      const std::string where =
+          engine ? engine->describe()
+                 : electra::detail::concat(threading_report(), ", matmuls ", cpu::matmul_precision_report());
       std::fprintf(progress,
-                   "pretraining %s for %lld steps (batch %s, lr %g, warmup %lld), %s, %s, matmuls %s; FP32 peak %.0f "
-                   "GFLOP/s\n"
+                   "pretraining %s for %lld steps (batch %s, lr %g, warmup %lld), %s, %s; peak %.0f GFLOP/s%s\n"
                    "model FLOPs (flops_computation.py): %.4g per step, %.4g in all\n",
                    options_.config_name.c_str(), static_cast<long long>(po.total_steps), batch.c_str(),
-                   po.learning_rate, static_cast<long long>(po.warmup_steps), comm.describe().c_str(),
-                   threading_report().c_str(), cpu::matmul_precision_report().c_str(), peak * 1e-9, step_flops, step_flops * double(po.total_steps));
+                   po.learning_rate, static_cast<long long>(po.warmup_steps), comm.describe().c_str(), where.c_str(),
+                   peak * 1e-9, peak > 0 ? "" : " (unknown: MFU shows 0)", step_flops,
+                   step_flops * double(po.total_steps));
     }
     const auto start = std::chrono::steady_clock::now();
     const std::int64_t first = trainer_.steps_done();
@@ -160,11 +168,11 @@ class PretrainRun {
         const double eta = elapsed / double(done - first) * double(po.total_steps - done);
         if (progress)
           std::fprintf(progress,
-                     "%sstep %lld/%lld  ETA %s  loss %.4f  mlm acc %.3f  disc acc %.3f auc %.3f  %.0f tok/s  "
-                     "MFU %.1f%%%s",
-                     tty ? "\r" : "", static_cast<long long>(done), static_cast<long long>(po.total_steps),
-                     duration_text(eta).c_str(), r.metrics.total_loss, r.metrics.mlm_accuracy,
-                     r.metrics.disc_accuracy, r.metrics.disc_auc, tokens_per_s, 100 * mfu, tty ? "  " : "\n");
+                       "%sstep %lld/%lld  ETA %s  loss %.4f  mlm acc %.3f  disc acc %.3f auc %.3f  %.0f tok/s  "
+                       "MFU %.1f%%%s",
+                       tty ? "\r" : "", static_cast<long long>(done), static_cast<long long>(po.total_steps),
+                       duration_text(eta).c_str(), r.metrics.total_loss, r.metrics.mlm_accuracy,
+                       r.metrics.disc_accuracy, r.metrics.disc_auc, tokens_per_s, 100 * mfu, tty ? "  " : "\n");
         if (progress) std::fflush(progress);
         window_secs = 0;
         window_steps = 0;
@@ -196,11 +204,12 @@ class PretrainRun {
     ELECTRA_CHECK(std::filesystem::exists(checkpoint_path()), io_error, "--resume: no checkpoint at '",
                   checkpoint_path().string(), "'");
     const auto extra = io::load_checkpoint(checkpoint_path(), trainer_);
+    trainer_.sync_to_device();
     const auto cursor = extra.find("data_cursor");
     ELECTRA_CHECK(cursor != extra.end(), io_error, checkpoint_path().string(), ": checkpoint has no data cursor");
     const auto precision = extra.find("matmul_precision");
     const std::string saved_precision = precision == extra.end() ? "fp32" : precision->second;
-    const std::string precision_now = cpu::matmul_precision_name(cpu::matmul_precision());
+    const std::string precision_now = precision_name();
     if (saved_precision != precision_now && trainer_.communicator().is_root())
       std::fprintf(stderr,
                    "note: %s was written by a run with %s matmuls; continuing with %s (the result is no longer "
@@ -221,14 +230,21 @@ class PretrainRun {
     if (trainer_.communicator().is_root()) log_.truncate_to(trainer_.steps_done());
   }
 
+  // "fp32" / "bf16" on the CPU, the engine's name (e.g. "cuda-tf32") on a device.
+  std::string precision_name() const {
+    return trainer_.engine() ? trainer_.engine()->precision_name()
+                             : cpu::matmul_precision_name(cpu::matmul_precision());
+  }
+
   void save() {
+    trainer_.sync_to_host();
     const bool electra_objective = trainer_.options().objective.electra_objective;
     io::save_checkpoint(checkpoint_path(), trainer_,
                         {{"data_cursor", data_.cursor()},
                          {"data_slots", std::to_string(data_.slots)},
                          {"config", options_.config_name},
                          {"objective", electra_objective ? "electra" : "mlm"},
-                         {"matmul_precision", cpu::matmul_precision_name(cpu::matmul_precision())}});
+                         {"matmul_precision", precision_name()}});
     io::export_huggingface(options_.dir, trainer_.model(), options_.vocab_file,
                            {{"electra_config", options_.config_name},
                             {"objective", electra_objective ? "electra" : "mlm"},
@@ -244,6 +260,7 @@ class PretrainRun {
     if (!data_.eval_batches) return;
     const auto batches = data_.eval_batches(options_.batch_size);
     if (batches.empty()) return;
+    trainer_.sync_to_host();  // evaluated on the CPU
     PretrainMetrics sum;
     Rng rng(mix64(trainer_.options().seed ^ 0xE7A1u));
     for (const auto& b : batches) {

@@ -14,9 +14,13 @@
 // slot): a slot draws the same numbers whichever process runs it, so `--accumulate 2` on one
 // process and 2 ranks with `--accumulate 1` follow the same trajectory.
 // A checkpoint holds all of it (io/checkpoint.hpp), so a resumed run continues bit-exactly.
+// With a StepEngine (set_engine; the CUDA backend's) the forward, backward, clip and update run
+// on that device instead, from the same masking, keys and loss shares (single process only).
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "../dist/communicator.hpp"
@@ -25,6 +29,7 @@
 #include "../optim/adamw.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/schedule.hpp"
+#include "step_engine.hpp"
 
 namespace electra::train {
 
@@ -71,8 +76,8 @@ class Pretrainer {
     const model::PretrainingOptions& obj = options_.objective;
     StepReport r;
     r.step = step_;
-    r.learning_rate = optim::linear_warmup_decay(step_, options_.learning_rate, options_.total_steps,
-                                                 options_.warmup_steps);
+    r.learning_rate =
+        optim::linear_warmup_decay(step_, options_.learning_rate, options_.total_steps, options_.warmup_steps);
     // Masking first: the loss denominators of the global batch are known before any forward.
     // Per-micro-batch state in members that keep their capacity: no allocation once warm.
     std::vector<Rng>& rngs = micro_rngs_;
@@ -92,13 +97,28 @@ class Pretrainer {
 
     // Metrics: losses summed (they are shares of the global loss), the rest averaged.
     double sums[kMetricCount] = {};
+    if (engine_) {
+      const double eps = model::kLossDenominatorEps;
+      for (int m = 0; m < A; ++m) {
+        const std::size_t i = std::size_t(m);
+        const double mlm_scale = obj.mlm_weight * (local[i].masked + eps) / (whole.masked + eps);
+        const double rtd_scale = obj.rtd_weight * (local[i].real + eps) / (whole.real + eps);
+        const EngineMicroResult out =
+            engine_->forward_backward(micro[i], std::move(masked[i]), rngs[i], mlm_scale, rtd_scale);
+        check_finite_loss(out.metrics);
+        add_metrics(sums, out.metrics, local[i], whole, out.share_loss);
+      }
+      sums[kMetricCount - 1] = double(A);
+      r.grad_norm = engine_->clip_and_update(r.learning_rate, options_.clip_norm);
+      r.metrics = metrics_from(sums);
+      ++step_;
+      return r;
+    }
     for (int m = 0; m < A; ++m) {
       const std::size_t i = std::size_t(m);
-      const model::PretrainingResult<T> out = model::pretraining_forward(
-          model_, micro[i], std::move(masked[i]), Tensor<std::int32_t>(), rngs[i], true, obj);
-      ELECTRA_CHECK(std::isfinite(out.metrics.total_loss), value_error, "pretraining step ", step_,
-                    ": the loss is not finite (mlm ", out.metrics.mlm_loss, ", rtd ", out.metrics.disc_loss,
-                    "); lower the learning rate or check the data");
+      const model::PretrainingResult<T> out = model::pretraining_forward(model_, micro[i], std::move(masked[i]),
+                                                                         Tensor<std::int32_t>(), rngs[i], true, obj);
+      check_finite_loss(out.metrics);
       const Var<T> loss = model::loss_share(out, local[i], whole, obj);
       loss.backward();
       add_metrics(sums, out.metrics, local[i], whole, double(loss.item()));
@@ -116,6 +136,23 @@ class Pretrainer {
   StepReport step(const model::Batch& batch) {
     single_batch_.assign(1, batch);  // shares the tensors; the vector keeps its capacity
     return step(single_batch_);
+  }
+
+  // Runs every following step on `engine` (built over this trainer's parameters and optimizer);
+  // it starts from the current weights and moments.
+  void set_engine(std::unique_ptr<StepEngine<T>> engine) {
+    ELECTRA_CHECK(comm_.size() == 1, value_error, "pretrainer: a device engine runs in one process; this run has ",
+                  comm_.size(), " ranks");
+    engine_ = std::move(engine);
+    if (engine_) engine_->sync_to_device();
+  }
+  const StepEngine<T>* engine() const { return engine_.get(); }
+  // The engine's weights and moments into the CPU model and optimizer (a no-op without one).
+  void sync_to_host() {
+    if (engine_) engine_->sync_to_host();
+  }
+  void sync_to_device() {
+    if (engine_) engine_->sync_to_device();
   }
 
   std::int64_t steps_done() const { return step_; }
@@ -139,6 +176,12 @@ class Pretrainer {
   // mlm_loss, disc_loss, total_loss (summed shares), then 7 averaged metrics, then the count.
   static constexpr int kMetricCount = 11;
 
+  void check_finite_loss(const PretrainMetrics& m) const {
+    ELECTRA_CHECK(std::isfinite(m.total_loss), value_error, "pretraining step ", step_,
+                  ": the loss is not finite (mlm ", m.mlm_loss, ", rtd ", m.disc_loss,
+                  "); lower the learning rate or check the data");
+  }
+
   Rng slot_rng(int slot) const {
     return Rng(mix64(rng_.state() ^ mix64(std::uint64_t(step_) * 0x9E3779B97F4A7C15ull + std::uint64_t(slot))));
   }
@@ -149,7 +192,7 @@ class Pretrainer {
     s[0] += m.mlm_loss * (local.masked + eps) / (whole.masked + eps);
     s[1] += m.disc_loss * (local.real + eps) / (whole.real + eps);
     s[2] += loss;
-    const double avg[] = {m.mlm_accuracy, m.sampled_accuracy, m.disc_accuracy, m.disc_precision,
+    const double avg[] = {m.mlm_accuracy, m.sampled_accuracy, m.disc_accuracy,    m.disc_precision,
                           m.disc_recall,  m.disc_auc,         m.replaced_fraction};
     for (int k = 0; k < 7; ++k) s[3 + k] += avg[k];
   }
@@ -158,7 +201,7 @@ class Pretrainer {
     const double n = s[kMetricCount - 1];
     PretrainMetrics m;
     m.mlm_loss = s[0], m.disc_loss = s[1], m.total_loss = s[2];
-    double* avg[] = {&m.mlm_accuracy, &m.sampled_accuracy, &m.disc_accuracy, &m.disc_precision,
+    double* avg[] = {&m.mlm_accuracy, &m.sampled_accuracy, &m.disc_accuracy,    &m.disc_precision,
                      &m.disc_recall,  &m.disc_auc,         &m.replaced_fraction};
     for (int k = 0; k < 7; ++k) *avg[k] = s[3 + k] / n;
     return m;
@@ -183,6 +226,7 @@ class Pretrainer {
   std::vector<model::MaskedBatch<T>> micro_masked_;
   std::vector<model::LossCounts> micro_counts_;
   std::vector<model::Batch> single_batch_;  // step(batch)'s one-element list
+  std::unique_ptr<StepEngine<T>> engine_;
 };
 
 }  // namespace electra::train
