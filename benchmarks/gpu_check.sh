@@ -20,40 +20,50 @@
 # `prepare` (its executables need only libcublasLt.so.13 and libstdc++ at run time) and the
 # script runs those, after checking that their source stamp matches this tree.
 #
-# Not here: `electra pretrain --device cuda` (the command line does not drive the GPU step
-# yet; docs/cuda.md).
+# Last, the `electra` program end to end: ELECTRA-Small pretraining on the bundled corpus with
+# --device cuda (bf16 GEMMs), a checkpoint, and a --resume that continues it.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
 BUILD=build-cuda
 PREBUILT=$BUILD/gpu-bin
 TARGETS=(cuda_functors_on_device cuda_kernels_vs_cpu cuda_gemm_vs_cpu cuda_layers_vs_cpu cuda_pretraining_vs_cpu
-  bench_cuda_gemm bench_cuda_step)
+  bench_cuda_gemm bench_cuda_step electra_cli)
 TESTS=(cuda_functors_on_device cuda_kernels_vs_cpu cuda_gemm_vs_cpu cuda_layers_vs_cpu cuda_pretraining_vs_cpu)
 
 # A hash of the sources the CUDA targets are built from (the headers they can include).
 source_stamp() {
   { find include/electra tests/cuda -type f \( -name '*.hpp' -o -name '*.cuh' -o -name '*.cu' \) -print
     echo benchmarks/bench_cuda_gemm.cu; echo benchmarks/bench_cuda_step.cu
-    echo tests/CMakeLists.txt; echo benchmarks/CMakeLists.txt; echo CMakeLists.txt
+    find examples -type f \( -name '*.hpp' -o -name '*.cpp' -o -name '*.cu' \) -print
+    echo tests/CMakeLists.txt; echo benchmarks/CMakeLists.txt; echo examples/CMakeLists.txt; echo CMakeLists.txt
   } | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16
 }
 
-# configure_and_build JOBS ARCHS [WRAPPER...]: each cmake call runs under the wrapper.
+# configure_and_build JOBS ARCHS [WRAPPER...]: each cmake call runs under the wrapper. The
+# electra program is built without MPI and OpenBLAS, so that it needs nothing at run time that
+# a CUDA image lacks but libutf8proc and libgomp (prepare carries those two).
 configure_and_build() {
   local jobs=$1 archs=$2
   shift 2
   "$@" cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DELECTRA_CUDA=ON -DELECTRA_BUILD_TESTS=ON \
-    -DELECTRA_BUILD_BENCHMARKS=ON -DELECTRA_BUILD_EXAMPLES=OFF "-DCMAKE_CUDA_ARCHITECTURES=$archs" &&
+    -DELECTRA_BUILD_BENCHMARKS=ON -DELECTRA_BUILD_EXAMPLES=ON -DELECTRA_MPI=OFF -DELECTRA_USE_OPENBLAS=OFF \
+    "-DCMAKE_CUDA_ARCHITECTURES=$archs" &&
     "$@" cmake --build "$BUILD" --target "${TARGETS[@]}" -j "$jobs"
 }
 
 if [[ "${1:-}" == prepare ]]; then
   # Development machine: sm_80 and sm_90 (A100, H100/H200), gentle on a shared machine.
   time configure_and_build 1 '80;90' nice -n 10 || exit 1
-  mkdir -p "$PREBUILT"
+  mkdir -p "$PREBUILT/lib"
   for t in "${TARGETS[@]}"; do
-    cp "$(find "$BUILD" -path "$PREBUILT" -prune -o -type f -name "$t" -perm -u+x -print | head -1)" "$PREBUILT/" || exit 1
+    name=$t
+    [[ $t == electra_cli ]] && name=electra
+    cp "$(find "$BUILD" -path "$PREBUILT" -prune -o -type f -name "$name" -perm -u+x -print | head -1)" "$PREBUILT/" || exit 1
+  done
+  # The electra program's shared libraries that a CUDA image may not have.
+  for lib in libutf8proc.so.2 libgomp.so.1; do
+    cp -L "$(ldd "$PREBUILT/electra" | awk -v l="$lib" '$1 == l {print $3}')" "$PREBUILT/lib/" || exit 1
   done
   source_stamp > "$PREBUILT/SOURCE_STAMP"
   echo "prepared $PREBUILT (stamp $(cat "$PREBUILT/SOURCE_STAMP")): carry this folder to the GPU machine"
@@ -129,29 +139,22 @@ for t in "${TESTS[@]}"; do
   esac
 done
 
-# ---- GEMM benchmark -----------------------------------------------------------------------
-exe=$(find_exe bench_cuda_gemm)
-if [[ -n "$exe" ]]; then
-  timeout 120 "$exe" 50 > "$LOGS/bench_cuda_gemm.log" 2>&1
-  rc=$?
-  say "bench_cuda_gemm: exit $rc"
-  grep -E '^(device|gemm|SUM|x12|ok|FAIL)' "$LOGS/bench_cuda_gemm.log" | tee -a "$SUMMARY"
+# run_bench NAME SECONDS PATTERN ARGS...: runs a benchmark, logs it, copies PATTERN's lines.
+run_bench() {
+  local name=$1 seconds=$2 pattern=$3 exe
+  shift 3
+  exe=$(find_exe "$name")
+  if [[ -z "$exe" ]]; then say "$name: MISSING executable"; failed=1; return; fi
+  timeout "$seconds" "$exe" "$@" > "$LOGS/$name.log" 2>&1
+  local rc=$?
+  say "$name $*: exit $rc"
+  grep -E "$pattern" "$LOGS/$name.log" | tee -a "$SUMMARY"
   [[ $rc == 0 ]] || failed=1
-else
-  say "bench_cuda_gemm: MISSING executable"; failed=1
-fi
+}
 
-# ---- the pretraining step: electra, then PyTorch eager on the same GPU ---------------------
-exe=$(find_exe bench_cuda_step)
-if [[ -n "$exe" ]]; then
-  timeout 240 "$exe" 20 small 128 128 > "$LOGS/bench_cuda_step.log" 2>&1
-  rc=$?
-  say "bench_cuda_step (ELECTRA-Small, batch 128 x 128, step + clip + AdamW): exit $rc"
-  grep -E '^(device|model FLOPs|step|FAIL)' "$LOGS/bench_cuda_step.log" | tee -a "$SUMMARY"
-  [[ $rc == 0 ]] || failed=1
-else
-  say "bench_cuda_step: MISSING executable"; failed=1
-fi
+# ---- GEMM throughput; the pretraining step (electra, then PyTorch eager on the same GPU) ----
+run_bench bench_cuda_gemm 120 '^(device|gemm|SUM|x12|ok|FAIL)' 50
+run_bench bench_cuda_step 240 '^(device|model FLOPs|step|FAIL)' 20 small 128 128  # Small, batch 128 x 128
 if timeout 60 python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2> /dev/null; then
   for precision in fp32 tf32 bf16; do
     timeout 150 python3 benchmarks/torch_reference/electra_step.py --device cuda --precision "$precision" \
@@ -181,6 +184,30 @@ for p in ("fp32", "tf32", "bf16"):
 PY
 else
   say "pytorch: not importable with CUDA here; no side-by-side"
+fi
+
+# ---- the electra program: pretrain --device cuda, a checkpoint, --resume --------------------
+exe=$(find_exe electra)
+if [[ -n "$exe" ]]; then
+  if ldd "$exe" | grep -q 'not found'; then
+    export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$PWD/$PREBUILT/lib"
+    say "electra: using the carried libutf8proc/libgomp from $PREBUILT/lib"
+  fi
+  run=/tmp/electra-gpu-run
+  rm -rf "$run"
+  vocab=data/vocab/bert-uncased-vocab.txt
+  common=(--model small --data "$run/data" --vocab "$vocab" --out "$run/small" --batch 128 --device cuda
+          --precision bf16 --warmup 20 --save-every 40 --eval-every 40 --eval-examples 128 --log-every 10)
+  timeout 120 "$exe" prepare --vocab "$vocab" --input data/corpus/wikitext-2/wiki.valid.raw data/corpus/wikitext-2/wiki.test.raw --out "$run/data" \
+    > "$LOGS/electra_cli.log" 2>&1 &&
+    timeout 150 "$exe" pretrain "${common[@]}" --steps 40 >> "$LOGS/electra_cli.log" 2>&1 &&
+    timeout 120 "$exe" pretrain "${common[@]}" --steps 60 --resume >> "$LOGS/electra_cli.log" 2>&1
+  rc=$?
+  say "electra pretrain --device cuda (Small, batch 128, 40 steps, then --resume to 60): exit $rc"
+  tr '\r' '\n' < "$LOGS/electra_cli.log" | grep -E '^(pretraining|step (10|40|60)/|done|electra)' | tee -a "$SUMMARY"
+  [[ $rc == 0 ]] || failed=1
+else
+  say "electra: MISSING executable"; failed=1
 fi
 
 say "gpu_check: $([[ $failed == 0 ]] && echo PASSED || echo FAILED) in $(( $(date +%s) - started )) s; logs in $LOGS"

@@ -1,11 +1,13 @@
-// Shared by the CUDA-vs-CPU test programs: the no-GPU skip, random inputs, and one
-// comparison that prints a line per check (name, worst error, tolerance) and counts failures.
+// Shared by the CUDA-vs-CPU test programs: the no-GPU skip, random inputs, copies between host
+// vectors and device arrays, and one comparison that prints a line per check (name, worst
+// error, tolerance) and counts failures.
 // Tolerance: |got − want| <= atol + rtol·|want| element by element.
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cmath>
 #include <cstdio>
+#include <electra/backend/cuda/buffer.cuh>
 #include <random>
 #include <string>
 #include <vector>
@@ -24,6 +26,21 @@ inline bool has_device(const char* program) {
     std::printf("device 0: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
   return true;
 }
+
+// Host vector <-> device array, element for element (any trivially copyable T, bf16 too).
+template <class T>
+cuda::DeviceArray<T> device_copy(const std::vector<T>& v) {
+  cuda::DeviceArray<T> d(index_t(v.size()));
+  ELECTRA_CUDA_CHECK(cudaMemcpy(d.data(), v.data(), d.bytes(), cudaMemcpyHostToDevice));
+  return d;
+}
+template <class T>
+std::vector<T> host_copy(const cuda::DeviceArray<T>& d) {
+  std::vector<T> v(std::size_t(d.size()));
+  ELECTRA_CUDA_CHECK(cudaMemcpy(v.data(), d.data(), d.bytes(), cudaMemcpyDeviceToHost));
+  return v;
+}
+inline Tensor<float> tensor(const std::vector<float>& v, const Shape& s) { return Tensor<float>::from(s, v); }
 
 inline std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float lo = -1.f, float hi = 1.f) {
   std::uniform_real_distribution<float> dist(lo, hi);

@@ -25,22 +25,12 @@
 using namespace electra;
 namespace cu = electra::cuda;
 using cuda_test::Checks;
+using cuda_test::device_copy;
+using cuda_test::host_copy;
 using cuda_test::random_floats;
+using cuda_test::tensor;
 
 namespace {
-
-template <class T>
-cu::DeviceArray<T> device_copy(const std::vector<T>& v) {
-  cu::DeviceArray<T> d(index_t(v.size()));
-  ELECTRA_CUDA_CHECK(cudaMemcpy(d.data(), v.data(), d.bytes(), cudaMemcpyHostToDevice));
-  return d;
-}
-template <class T>
-std::vector<T> host_copy(const cu::DeviceArray<T>& d) {
-  std::vector<T> v(std::size_t(d.size()));
-  ELECTRA_CUDA_CHECK(cudaMemcpy(v.data(), d.data(), d.bytes(), cudaMemcpyDeviceToHost));
-  return v;
-}
 
 float round_to_bf16(float f) {  // round to nearest even, as __float2bfloat16_rn
   std::uint32_t u;

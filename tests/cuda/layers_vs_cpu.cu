@@ -31,19 +31,13 @@
 using namespace electra;
 namespace cu = electra::cuda;
 using cuda_test::Checks;
+using cuda_test::device_copy;
+using cuda_test::host_copy;
 using cuda_test::random_floats;
+using cuda_test::tensor;
 
 namespace {
 
-template <class T>
-cu::DeviceArray<T> device_copy(const std::vector<T>& v) {
-  return cu::to_device(Tensor<T>::from(Shape{index_t(v.size())}, v));
-}
-template <class T>
-std::vector<T> host_copy(const cu::DeviceArray<T>& d) {
-  return cu::to_host(d, Shape{d.size()}).to_vector();
-}
-Tensor<float> tensor(const std::vector<float>& v, const Shape& s) { return Tensor<float>::from(s, v); }
 std::vector<float> plus(std::vector<float> a, const std::vector<float>& b) {
   for (std::size_t i = 0; i < a.size(); ++i) a[i] += b[i];
   return a;
