@@ -1,5 +1,5 @@
 // One ELECTRA pretraining step on the GPU, end to end, as `electra pretrain` would run it:
-// host masking and upload, generator and discriminator forward and backward
+// a random batch made on the host, its masking and upload, generator and discriminator forward and backward
 // (backend/cuda/pretraining.cuh), then the fused global-norm clip + AdamW
 // (backend/cuda/optimizer.cuh). Default: ELECTRA-Small at batch 128 × length 128, the issue's
 // yardstick, in each GEMM mode (fp32, tf32, bf16 operands); random token ids as the PyTorch
@@ -86,10 +86,10 @@ int main(int argc, char** argv) {
       float first_loss = 0, last_loss = 0;
       std::size_t mallocs_before = 0;
       for (int s = 0; s < steps + 3; ++s) {
-        const model::Batch batch = random_batch(B, T, dims.discriminator.vocab, data_rng);
         if (s == 3) mallocs_before = cu::default_allocator().stats().cuda_malloc_calls;
         ELECTRA_CUDA_CHECK(cudaDeviceSynchronize());
-        const auto t0 = std::chrono::steady_clock::now();
+        const auto t0 = std::chrono::steady_clock::now();  // the batch is made inside, as PyTorch's script does
+        const model::Batch batch = random_batch(B, T, dims.discriminator.vocab, data_rng);
         dev.zero_grads();
         const cu::PretrainingStepResult r = step.run(batch, rng, true);
         optimizer.step(5e-4, 1.0);

@@ -87,7 +87,7 @@ class CudaEngine final : public train::StepEngine<float> {
     return "cuda: " + device_name_ + ", GEMMs " + cu::to_string(mode_) + " (activations and weights fp32)";
   }
   std::string precision_name() const override { return std::string("cuda-") + cu::to_string(mode_); }
-  double peak_flops() const override { return cu::dense_peaks(device_name_).in(mode_)*1e12; }
+  double peak_flops() const override { return cu::dense_peaks(device_name_).in(mode_) * 1e12; }
 
  private:
   train::Pretrainer<float>& trainer_;

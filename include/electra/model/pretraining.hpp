@@ -44,8 +44,8 @@ template <class T>
 struct PretrainingResult {
   Var<T> loss, mlm_loss, rtd_loss;  // rtd_loss is undefined for the MLM-only objective
   MaskedBatch<T> masked;
-  Tensor<std::int32_t> sampled;     // [B·N] generator samples (ELECTRA objective)
-  FakeInputs<T> fake;               // the discriminator's input and labels
+  Tensor<std::int32_t> sampled;  // [B·N] generator samples (ELECTRA objective)
+  FakeInputs<T> fake;            // the discriminator's input and labels
   train::PretrainMetrics metrics;
 };
 
@@ -75,8 +75,8 @@ PretrainingResult<T> pretraining_forward(const ElectraModel<T>& model, const Bat
                 " masked slots");
   r.fake = replace_with_samples<T>(batch.input_ids, masked.positions, sampled);
   const Var<T> disc_logits = model.discriminate(r.fake.input_ids, batch.token_types, batch.input_mask, rng, training);
-  r.rtd_loss = ops::bce_with_logits(disc_logits, r.fake.labels, key_mask_from<T>(batch.input_mask),
-                                    kLossDenominatorEps);
+  r.rtd_loss =
+      ops::bce_with_logits(disc_logits, r.fake.labels, key_mask_from<T>(batch.input_mask), kLossDenominatorEps);
   r.loss = ops::add(ops::scale(r.mlm_loss, T(o.mlm_weight)), ops::scale(r.rtd_loss, T(o.rtd_weight)));
 
   r.metrics = train::pretrain_metrics(gen_logits.value(), sampled, masked.target_ids, masked.weights,
@@ -113,12 +113,20 @@ LossCounts loss_counts(const MaskedBatch<T>& masked, const Batch& batch) {
 //   mlm_weight · mlm · (W_m + ε)/(W + ε) + rtd_weight · rtd · (N_m + ε)/(N + ε)
 // mlm = Σ_m w·nll / (W_m + ε), so each term becomes Σ_m / (W + ε), and the shares of all
 // micro-batches add up to the batch's loss. With local == global this is r.loss.
+// The two factors, for whoever differentiates the losses (this file, a train::StepEngine):
+struct LossShareScales {
+  double mlm = 1.0, rtd = 0.0;
+};
+inline LossShareScales loss_share_scales(LossCounts local, LossCounts global, const PretrainingOptions& o) {
+  const double eps = kLossDenominatorEps;
+  return {o.mlm_weight * (local.masked + eps) / (global.masked + eps),
+          o.rtd_weight * (local.real + eps) / (global.real + eps)};
+}
 template <class T>
 Var<T> loss_share(const PretrainingResult<T>& r, LossCounts local, LossCounts global, const PretrainingOptions& o) {
-  const double eps = kLossDenominatorEps;
-  Var<T> loss = ops::scale(r.mlm_loss, T(o.mlm_weight * (local.masked + eps) / (global.masked + eps)));
-  if (o.electra_objective)
-    loss = ops::add(loss, ops::scale(r.rtd_loss, T(o.rtd_weight * (local.real + eps) / (global.real + eps))));
+  const LossShareScales k = loss_share_scales(local, global, o);
+  Var<T> loss = ops::scale(r.mlm_loss, T(k.mlm));
+  if (o.electra_objective) loss = ops::add(loss, ops::scale(r.rtd_loss, T(k.rtd)));
   return loss;
 }
 

@@ -136,12 +136,12 @@ class PretrainRun {
           engine ? engine->describe()
                  : electra::detail::concat(threading_report(), ", matmuls ", cpu::matmul_precision_report());
       std::fprintf(progress,
-                   "pretraining %s for %lld steps (batch %s, lr %g, warmup %lld), %s, %s; peak %.0f GFLOP/s%s\n"
+                   "pretraining %s for %lld steps (batch %s, lr %g, warmup %lld), %s, %s; %s %.0f GFLOP/s%s\n"
                    "model FLOPs (flops_computation.py): %.4g per step, %.4g in all\n",
                    options_.config_name.c_str(), static_cast<long long>(po.total_steps), batch.c_str(),
                    po.learning_rate, static_cast<long long>(po.warmup_steps), comm.describe().c_str(), where.c_str(),
-                   peak * 1e-9, peak > 0 ? "" : " (unknown: MFU shows 0)", step_flops,
-                   step_flops * double(po.total_steps));
+                   engine ? "dense peak" : "FP32 peak", peak * 1e-9, peak > 0 ? "" : " (unknown: MFU shows 0)",
+                   step_flops, step_flops * double(po.total_steps));
     }
     const auto start = std::chrono::steady_clock::now();
     const std::int64_t first = trainer_.steps_done();

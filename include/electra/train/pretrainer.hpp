@@ -98,13 +98,10 @@ class Pretrainer {
     // Metrics: losses summed (they are shares of the global loss), the rest averaged.
     double sums[kMetricCount] = {};
     if (engine_) {
-      const double eps = model::kLossDenominatorEps;
       for (int m = 0; m < A; ++m) {
         const std::size_t i = std::size_t(m);
-        const double mlm_scale = obj.mlm_weight * (local[i].masked + eps) / (whole.masked + eps);
-        const double rtd_scale = obj.rtd_weight * (local[i].real + eps) / (whole.real + eps);
-        const EngineMicroResult out =
-            engine_->forward_backward(micro[i], std::move(masked[i]), rngs[i], mlm_scale, rtd_scale);
+        const model::LossShareScales k = model::loss_share_scales(local[i], whole, obj);
+        const EngineMicroResult out = engine_->forward_backward(micro[i], std::move(masked[i]), rngs[i], k.mlm, k.rtd);
         check_finite_loss(out.metrics);
         add_metrics(sums, out.metrics, local[i], whole, out.share_loss);
       }

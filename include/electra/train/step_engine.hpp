@@ -22,7 +22,8 @@ class StepEngine {
  public:
   virtual ~StepEngine() = default;
   // Forward and backward of one micro-batch with the given masking; the gradients of
-  // mlm_scale · mlm + rtd_scale · rtd accumulate on the device. `rng` is the micro-batch's own
+  // float(mlm_scale) · mlm + float(rtd_scale) · rtd (model::loss_share_scales; rtd_scale is
+  // unused by the MLM-only objective) accumulate on the device. `rng` is the micro-batch's own
   // (already used for its masking), drawn from as the CPU's pretraining_forward draws.
   virtual EngineMicroResult forward_backward(const model::Batch& batch, model::MaskedBatch<T> masked, Rng& rng,
                                              double mlm_scale, double rtd_scale) = 0;

@@ -299,8 +299,8 @@ class PretrainingStep {
     // The CPU's float arithmetic: add(scale(mlm, w1), scale(rtd, w2)).
     out.loss = o_.electra_objective ? out.mlm_loss * float(o_.mlm_weight) + out.rtd_loss * float(o_.rtd_weight)
                                     : out.mlm_loss * float(o_.mlm_weight);
-    out.share_loss = double(out.mlm_loss * float(scales.mlm)) +
-                     (o_.electra_objective ? double(out.rtd_loss * float(scales.rtd)) : 0.0);
+    out.share_loss = o_.electra_objective ? double(out.mlm_loss * float(scales.mlm) + out.rtd_loss * float(scales.rtd))
+                                          : double(out.mlm_loss * float(scales.mlm));  // in float, as the CPU adds
     out.masked = std::move(masked);
     return out;
   }
