@@ -191,7 +191,8 @@ TEST_CASE("classification and regression losses, either pooling, pass a double g
       const TaskModel<double> m(tiny_dims(), head, task.num_labels(), init, pooling);
       auto loss = [&] {
         Rng rng(8);  // dropout on, the same masks every evaluation
-        return finetune::detail::glue_loss(task, m(b.ids, b.types, b.mask, rng, true).logits, ex, {0, 1});
+        return finetune::task_loss(m(b.ids, b.types, b.mask, rng, true), b,
+                                   finetune::detail::glue_targets(task, ex, {0, 1}));
       };
       test::check_parameter_gradients(m.parameters(), loss, b.ids, 2);
     }
@@ -220,11 +221,12 @@ TEST_CASE("the span loss is (CE(start) + CE(end)) / 2, ignores padding, and pass
         expected += (std::log(z) - logits.at(r, index_t(target))) / 2 / 2;  // mean over 2 rows, (s + e)/2
       }
     }
-    CHECK(finetune::detail::span_loss(out, b, f, {0, 1}).item() == doctest::Approx(expected).epsilon(1e-12));
+    CHECK(finetune::task_loss(out, b, finetune::detail::span_targets(f, {0, 1})).item() ==
+          doctest::Approx(expected).epsilon(1e-12));
   }
   auto loss = [&] {
     Rng rng(8);
-    return finetune::detail::span_loss(m(b.ids, b.types, b.mask, rng, true), b, f, {0, 1});
+    return finetune::task_loss(m(b.ids, b.types, b.mask, rng, true), b, finetune::detail::span_targets(f, {0, 1}));
   };
   test::check_parameter_gradients(m.parameters(), loss, b.ids, 2);
 }

@@ -18,11 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "../autograd/grad_mode.hpp"
 #include "../io/atomic_file.hpp"
 #include "../io/json.hpp"
-#include "../ops/cross_entropy.hpp"
-#include "../ops/reduce.hpp"
 #include "encoder_weights.hpp"
 #include "features.hpp"
 #include "glue_reader.hpp"
@@ -34,21 +31,24 @@ namespace electra::finetune {
 
 struct GlueRunOptions {
   FinetuneOptions train;
-  std::filesystem::path data_dir;     // glue_data/ or the task's own directory
-  std::filesystem::path init;         // pretrained weights; empty = random initialisation
+  std::filesystem::path data_dir;  // glue_data/ or the task's own directory
+  std::filesystem::path init;      // pretrained weights; empty = random initialisation
   std::filesystem::path out_dir;
   HeadKind head = HeadKind::official;
-  Pooling pooling = Pooling::cls;      // h[:,0] as the references; `mean` for small encoders
-  int seeds = 1;                      // fine-tunings with seeds train.seed, train.seed + 1, ...
+  Pooling pooling = Pooling::cls;  // h[:,0] as the references; `mean` for small encoders
+  int seeds = 1;                   // fine-tunings with seeds train.seed, train.seed + 1, ...
   bool skip_malformed = false;
   bool save_model = false;
   std::size_t max_train_examples = 0;  // 0 = all (a quick look at a big task)
   std::int64_t log_every = 50;
   int eval_batch = 64;
-  std::FILE* progress = stderr;       // null = silent
+  std::FILE* progress = stderr;  // null = silent
   // Data parallel under mpirun: every rank trains on its share of each batch and evaluates;
   // rank 0 alone writes files. Null = one process.
   dist::Communicator* comm = nullptr;
+  // Trains and evaluates on a device (task_engine.hpp; `electra finetune --device cuda`) instead
+  // of the CPU; empty = the CPU. One process only.
+  TaskEngineFactory<float> engine;
 };
 
 struct SplitScores {
@@ -102,35 +102,30 @@ inline GlueSplitData load_glue_split(const GlueTask& task, const GlueRunOptions&
   return d;
 }
 
-// Classification: mean cross-entropy; regression: mean squared error against score / 5
-// (official RegressionTask with min 0, max 5).
-template <class T>
-Var<T> glue_loss(const GlueTask& task, const Var<T>& logits, const std::vector<GlueExample>& ex,
-                 const std::vector<std::size_t>& rows) {
-  const index_t B = index_t(rows.size());
+// What the loss compares the head with: the labels, or for regression score / 5 (official
+// RegressionTask with min 0, max 5); task_loss.hpp computes it.
+inline TaskTargets glue_targets(const GlueTask& task, const std::vector<GlueExample>& ex,
+                                const std::vector<std::size_t>& rows) {
   if (task.is_regression()) {
-    Tensor<T> target({B});
-    for (index_t i = 0; i < B; ++i) target.at(i) = T(ex[rows[std::size_t(i)]].score / 5.0);
-    const Var<T> diff = ops::sub(ops::reshape(logits, {B}), Var<T>(target));
-    return ops::mean(ops::mul(diff, diff));
+    std::vector<double> values;
+    for (std::size_t r : rows) values.push_back(ex[r].score / 5.0);
+    return TaskTargets::regression(std::move(values));
   }
-  Tensor<std::int32_t> labels({B});
-  for (index_t i = 0; i < B; ++i) labels.at(i) = ex[rows[std::size_t(i)]].label;
-  return ops::cross_entropy(logits, labels);
+  Tensor<std::int32_t> labels({index_t(rows.size())});
+  for (std::size_t i = 0; i < rows.size(); ++i) labels.at(index_t(i)) = ex[rows[i]].label;
+  return TaskTargets::classes(std::move(labels));
 }
 
 // One prediction per example: the argmax class index, or the score (5 · output) for STS-B.
 template <class T>
-std::vector<double> glue_predict(const GlueTask& task, const TaskModel<T>& m, const std::vector<PairFeatures>& f,
-                                 int batch, Rng& rng) {
-  NoGradGuard no_grad;
+std::vector<double> glue_predict(const GlueTask& task, const FineTuner<T>& tuner, const std::vector<PairFeatures>& f,
+                                 int batch) {
   std::vector<double> out;
   out.reserve(f.size());
   for (std::size_t s = 0; s < f.size(); s += std::size_t(batch)) {
     std::vector<std::size_t> rows;
     for (std::size_t i = s; i < std::min(f.size(), s + std::size_t(batch)); ++i) rows.push_back(i);
-    const SequenceBatch b = pad_batch(f, rows);
-    const Tensor<T> logits = m(b.ids, b.types, b.mask, rng, false).logits.value();
+    const Tensor<T> logits = tuner.predict(pad_batch(f, rows)).logits;
     for (index_t i = 0; i < index_t(rows.size()); ++i) {
       if (task.is_regression()) {
         out.push_back(5.0 * double(logits.at(i, 0)));
@@ -150,8 +145,8 @@ inline std::string prediction_text(const GlueTask& task, double p) {
   return task.labels[std::size_t(p)];
 }
 
-inline void write_dev_predictions(const std::filesystem::path& file, const GlueTask& task,
-                                  const GlueSplitData& d, const std::vector<double>& pred) {
+inline void write_dev_predictions(const std::filesystem::path& file, const GlueTask& task, const GlueSplitData& d,
+                                  const std::vector<double>& pred) {
   std::string s = "guid\tprediction\tgold\n";
   for (std::size_t i = 0; i < pred.size(); ++i) {
     const GlueExample& e = d.examples[i];
@@ -227,6 +222,7 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
   if (!o.init.empty()) init.emplace(o.init);
 
   GlueRunResult result;
+  std::string device = "cpu";
   const index_t K = index_t(task.num_labels());
   for (int s = 0; s < o.seeds; ++s) {
     FinetuneOptions to = o.train;
@@ -238,25 +234,28 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
     if (init) {
       const LoadedWeights lw = load_task_model(*init, m);
       if (o.progress && s == 0)
-        std::fprintf(o.progress, "initialised %zu encoder tensors from %s%s\n", lw.encoder_tensors,
-                     o.init.c_str(), lw.head_loaded ? " (and its task head)" : "");
+        std::fprintf(o.progress, "initialised %zu encoder tensors from %s%s\n", lw.encoder_tensors, o.init.c_str(),
+                     lw.head_loaded ? " (and its task head)" : "");
     }
     const std::int64_t total = total_train_steps(train.examples.size(), to.batch_size, to.epochs);
     FineTuner<T> tuner(m, to, total, comm);
-    auto batch_loss = [&](const std::vector<std::size_t>& rows) {
-      const SequenceBatch b = pad_batch(train.features, rows);
-      return detail::glue_loss(task, m(b.ids, b.types, b.mask, tuner.rng(), true).logits, train.examples, rows);
+    const std::unique_ptr<TaskEngine<T>> engine = detail::make_engine(o.engine, m, &tuner.optimizer());
+    tuner.set_engine(engine.get());
+    if (o.progress && s == 0 && engine) std::fprintf(o.progress, "device: %s\n", engine->describe().c_str());
+    auto batch_of = [&](const std::vector<std::size_t>& rows) {
+      return TaskBatch{pad_batch(train.features, rows), detail::glue_targets(task, train.examples, rows)};
     };
-    const TrainLoopResult trained = train_epochs(
-        tuner, train.examples.size(), to.batch_size, to.seed, batch_loss,
-        {task.name + " seed " + std::to_string(to.seed), o.log_every, o.progress});
+    const TrainLoopResult trained =
+        train_epochs(tuner, train.examples.size(), to.batch_size, to.seed, batch_of,
+                     {task.name + " seed " + std::to_string(to.seed), o.log_every, o.progress});
+    tuner.sync_to_host();
+    device = tuner.device();
     SeedResult sr;
     sr.seed = to.seed;
     sr.train_seconds = trained.seconds;
     if (root) io::write_file_atomically(seed_dir / "train_log.jsonl", trained.log_jsonl);
-    Rng eval_rng(0);
     for (const auto& d : dev) {
-      const std::vector<double> pred = detail::glue_predict(task, m, d.features, o.eval_batch, eval_rng);
+      const std::vector<double> pred = detail::glue_predict(task, tuner, d.features, o.eval_batch);
       sr.dev.push_back({d.split, detail::defined_scores(glue_scores(task, pred, d.examples))});
       if (root) detail::write_dev_predictions(seed_dir / (d.split + "_predictions.tsv"), task, d, pred);
       if (o.progress) {
@@ -267,10 +266,11 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
       }
     }
     for (std::size_t i = 0; root && i < test.size(); ++i) {
-      const std::vector<double> pred = detail::glue_predict(task, m, test[i].features, o.eval_batch, eval_rng);
+      const std::vector<double> pred = detail::glue_predict(task, tuner, test[i].features, o.eval_batch);
       write_glue_submission(seed_dir / task.submission_file(test[i].split), task, test[i].examples, pred);
     }
-    if (root && o.save_model) io::save_parameters(seed_dir / "model.safetensors", m.parameters(), {{"task", task.name}});
+    if (root && o.save_model)
+      io::save_parameters(seed_dir / "model.safetensors", m.parameters(), {{"task", task.name}});
     result.seeds.push_back(std::move(sr));
   }
 
@@ -289,27 +289,29 @@ GlueRunResult run_glue(const GlueTask& task, const model::EncoderDims& dims, con
     json::Object dev_scores;
     for (const auto& sp : sr.dev)
       for (const auto& sc : sp.scores) dev_scores.push_back({several ? sp.split + "/" + sc.name : sc.name, sc.value});
-    seeds.push_back(json::Object{{"seed", std::int64_t(sr.seed)}, {"dev", dev_scores},
-                                 {"train_seconds", sr.train_seconds}});
+    seeds.push_back(
+        json::Object{{"seed", std::int64_t(sr.seed)}, {"dev", dev_scores}, {"train_seconds", sr.train_seconds}});
   }
   json::Object median;
   for (const auto& sc : result.median) median.push_back({sc.name, sc.value});
-  const json::Value record = json::Object{
-      {"task", task.name},
-      {"init", o.init.empty() ? json::Value(nullptr) : json::Value(o.init.string())},
-      {"encoder", dims.to_string()},
-      {"head", o.head == HeadKind::hf ? "hf" : "official"},
-      {"pooling", pooling_name(o.pooling)},
-      {"matmul_precision", cpu::matmul_precision_name(cpu::matmul_precision())},
-      {"learning_rate", o.train.learning_rate},
-      {"layerwise_decay", o.train.layerwise_decay},
-      {"weight_decay", o.train.weight_decay},
-      {"batch_size", std::int64_t(o.train.batch_size)},
-      {"epochs", o.train.epochs},
-      {"max_seq_len", std::int64_t(o.train.max_seq_len)},
-      {"train_examples", std::int64_t(train.examples.size())},
-      {"seeds", seeds},
-      {"median", median}};
+  const json::Value record =
+      json::Object{{"task", task.name},
+                   {"init", o.init.empty() ? json::Value(nullptr) : json::Value(o.init.string())},
+                   {"encoder", dims.to_string()},
+                   {"head", o.head == HeadKind::hf ? "hf" : "official"},
+                   {"pooling", pooling_name(o.pooling)},
+                   {"device", device},
+                   {"matmul_precision",
+                    o.engine ? json::Value(nullptr) : json::Value(cpu::matmul_precision_name(cpu::matmul_precision()))},
+                   {"learning_rate", o.train.learning_rate},
+                   {"layerwise_decay", o.train.layerwise_decay},
+                   {"weight_decay", o.train.weight_decay},
+                   {"batch_size", std::int64_t(o.train.batch_size)},
+                   {"epochs", o.train.epochs},
+                   {"max_seq_len", std::int64_t(o.train.max_seq_len)},
+                   {"train_examples", std::int64_t(train.examples.size())},
+                   {"seeds", seeds},
+                   {"median", median}};
   if (root) io::write_file_atomically(o.out_dir / "results.json", record.dump(2) + "\n");
   return result;
 }

@@ -8,8 +8,8 @@
 //   OUT/results.json         exact / F1 (HasAns / NoAns for 2.0) and the options
 //   OUT/train_log.jsonl      step, loss, lr, gradient norm
 //   OUT/model.safetensors    the fine-tuned encoder + qa_outputs (HF ElectraForQuestionAnswering names)
-// Logits at padding positions get −10000 before the softmax, so a padded batch trains exactly
-// as unpadded sequences would.
+// The loss is task_loss.hpp's span loss: logits at padding positions get −10000 before the
+// softmax, so a padded batch trains exactly as unpadded sequences would.
 #pragma once
 #include <cstdio>
 #include <filesystem>
@@ -18,11 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "../autograd/grad_mode.hpp"
 #include "../io/atomic_file.hpp"
 #include "../io/json.hpp"
-#include "../ops/arithmetic.hpp"
-#include "../ops/cross_entropy.hpp"
 #include "encoder_weights.hpp"
 #include "squad_data.hpp"
 #include "squad_decode.hpp"
@@ -41,13 +38,14 @@ struct SquadRunOptions {
   SquadOptions squad;
   SquadDecodeOptions decode;
   std::filesystem::path train_file, dev_file, init, out_dir;
-  bool eval_only = false;       // score --init as it is (a fine-tuned model with qa_outputs)
-  int force_version = 0;        // 1 or 2; 0 = 2.0 when any question is unanswerable
+  bool eval_only = false;              // score --init as it is (a fine-tuned model with qa_outputs)
+  int force_version = 0;               // 1 or 2; 0 = 2.0 when any question is unanswerable
   std::size_t max_train_examples = 0;  // 0 = all
   std::int64_t log_every = 20;
   int eval_batch = 32;
   std::FILE* progress = stderr;
   dist::Communicator* comm = nullptr;  // as in GlueRunOptions: all ranks train, rank 0 writes
+  TaskEngineFactory<float> engine;     // as in GlueRunOptions: empty = the CPU
 };
 
 struct SquadRunResult {
@@ -58,27 +56,15 @@ struct SquadRunResult {
 
 namespace detail {
 
-// 0 on tokens, −10000 on padding: [B,T]
-template <class T>
-Tensor<T> padding_penalty(const Tensor<std::int32_t>& mask) {
-  Tensor<T> p(mask.shape());
-  for (index_t i = 0; i < p.numel(); ++i) p.data()[i] = mask.flat(i) ? T(0) : T(-10000);
-  return p;
-}
-
-template <class T>
-Var<T> span_loss(const HeadOutput<T>& out, const SequenceBatch& b, const std::vector<SquadFeature>& f,
-                 const std::vector<std::size_t>& rows) {
+// The answer's start and end token in each window (0, [CLS], when the window has none).
+inline TaskTargets span_targets(const std::vector<SquadFeature>& f, const std::vector<std::size_t>& rows) {
   const index_t B = index_t(rows.size());
   Tensor<std::int32_t> starts({B}), ends({B});
   for (index_t i = 0; i < B; ++i) {
     starts.at(i) = f[rows[std::size_t(i)]].start_position;
     ends.at(i) = f[rows[std::size_t(i)]].end_position;
   }
-  const Var<T> penalty(padding_penalty<T>(b.mask));
-  const Var<T> start = ops::cross_entropy(ops::add(out.start, penalty), starts);
-  const Var<T> end = ops::cross_entropy(ops::add(out.end, penalty), ends);
-  return ops::scale(ops::add(start, end), T(0.5));
+  return TaskTargets::span(std::move(starts), std::move(ends));
 }
 
 }  // namespace detail
@@ -122,22 +108,27 @@ SquadRunResult run_squad(const model::EncoderDims& dims, const text::Tokenizer& 
                    lw.head_loaded ? " (and its span head)" : "");
   }
 
+  std::unique_ptr<TaskEngine<T>> engine;  // trains and evaluates on a device when o.engine is set
   if (!o.eval_only) {
     const std::vector<SquadFeature> features = featurize_squad(train, tok, o.squad, true);
     if (o.progress) {
       std::fprintf(o.progress, "SQuAD %s: %zu training questions (%zu skipped: answer not found at its offset",
                    result.v2 ? "2.0" : "1.1", train.size(), train_stats.unrecoverable);
-      if (!train_stats.first_problem.empty()) std::fprintf(o.progress, "; first: %s", train_stats.first_problem.c_str());
+      if (!train_stats.first_problem.empty())
+        std::fprintf(o.progress, "; first: %s", train_stats.first_problem.c_str());
       std::fprintf(o.progress, ") -> %zu windows\n", features.size());
     }
     const std::int64_t total = total_train_steps(features.size(), o.train.batch_size, o.train.epochs);
     FineTuner<T> tuner(m, o.train, total, comm);
-    auto batch_loss = [&](const std::vector<std::size_t>& rows) {
-      const SequenceBatch b = pad_batch(features, rows);
-      return detail::span_loss(m(b.ids, b.types, b.mask, tuner.rng(), true), b, features, rows);
+    engine = detail::make_engine(o.engine, m, &tuner.optimizer());
+    tuner.set_engine(engine.get());
+    if (o.progress && engine) std::fprintf(o.progress, "device: %s\n", engine->describe().c_str());
+    auto batch_of = [&](const std::vector<std::size_t>& rows) {
+      return TaskBatch{pad_batch(features, rows), detail::span_targets(features, rows)};
     };
-    const TrainLoopResult trained = train_epochs(tuner, features.size(), o.train.batch_size, o.train.seed,
-                                                 batch_loss, {"squad", o.log_every, o.progress});
+    const TrainLoopResult trained = train_epochs(tuner, features.size(), o.train.batch_size, o.train.seed, batch_of,
+                                                 {"squad", o.log_every, o.progress});
+    tuner.sync_to_host();
     result.train_seconds = trained.seconds;
     if (root) {
       io::write_file_atomically(o.out_dir / "train_log.jsonl", trained.log_jsonl);
@@ -148,25 +139,20 @@ SquadRunResult run_squad(const model::EncoderDims& dims, const text::Tokenizer& 
   // Evaluation: logits of every dev window, then the official decoding and scoring.
   const std::vector<SquadFeature> dev_features = featurize_squad(dev, tok, o.squad, false);
   std::vector<std::vector<float>> starts, ends;
-  {
-    NoGradGuard no_grad;
-    Rng eval_rng(0);
-    for (std::size_t s = 0; s < dev_features.size(); s += std::size_t(o.eval_batch)) {
-      std::vector<std::size_t> rows;
-      for (std::size_t i = s; i < std::min(dev_features.size(), s + std::size_t(o.eval_batch)); ++i) rows.push_back(i);
-      const SequenceBatch b = pad_batch(dev_features, rows);
-      const HeadOutput<T> out = m(b.ids, b.types, b.mask, eval_rng, false);
-      const Tensor<T> sv = out.start.value().contiguous(), ev = out.end.value().contiguous();
-      for (index_t i = 0; i < index_t(rows.size()); ++i) {
-        const index_t n = index_t(dev_features[rows[std::size_t(i)]].ids.size());
-        std::vector<float> st(static_cast<std::size_t>(n)), en(static_cast<std::size_t>(n));
-        for (index_t t = 0; t < n; ++t) {
-          st[std::size_t(t)] = float(sv.at(i, t));
-          en[std::size_t(t)] = float(ev.at(i, t));
-        }
-        starts.push_back(std::move(st));
-        ends.push_back(std::move(en));
+  if (o.eval_only) engine = detail::make_engine<T>(o.engine, m, nullptr);
+  for (std::size_t s = 0; s < dev_features.size(); s += std::size_t(o.eval_batch)) {
+    std::vector<std::size_t> rows;
+    for (std::size_t i = s; i < std::min(dev_features.size(), s + std::size_t(o.eval_batch)); ++i) rows.push_back(i);
+    const HeadValues<T> out = predict_heads(m, engine.get(), pad_batch(dev_features, rows));
+    for (index_t i = 0; i < index_t(rows.size()); ++i) {
+      const index_t n = index_t(dev_features[rows[std::size_t(i)]].ids.size());
+      std::vector<float> st(static_cast<std::size_t>(n)), en(static_cast<std::size_t>(n));
+      for (index_t t = 0; t < n; ++t) {
+        st[std::size_t(t)] = float(out.start.at(i, t));
+        en[std::size_t(t)] = float(out.end.at(i, t));
       }
+      starts.push_back(std::move(st));
+      ends.push_back(std::move(en));
     }
   }
   const std::vector<SquadPrediction> preds = decode_squad(dev, dev_features, starts, ends, decode);
@@ -176,22 +162,24 @@ SquadRunResult run_squad(const model::EncoderDims& dims, const text::Tokenizer& 
   if (!root) return result;
   write_squad_predictions(o.out_dir / "predictions.json", preds);
   if (result.v2) write_squad_null_odds(o.out_dir / "null_odds.json", preds);
-  const json::Value record = json::Object{
-      {"version", result.v2 ? "2.0" : "1.1"},
-      {"matmul_precision", cpu::matmul_precision_name(cpu::matmul_precision())},
-      {"init", o.init.empty() ? json::Value(nullptr) : json::Value(o.init.string())},
-      {"encoder", dims.to_string()},
-      {"train_file", o.eval_only ? json::Value(nullptr) : json::Value(o.train_file.string())},
-      {"dev_file", o.dev_file.string()},
-      {"learning_rate", o.train.learning_rate},
-      {"layerwise_decay", o.train.layerwise_decay},
-      {"batch_size", std::int64_t(o.train.batch_size)},
-      {"epochs", o.train.epochs},
-      {"max_seq_len", std::int64_t(o.squad.max_seq_len)},
-      {"doc_stride", std::int64_t(o.squad.doc_stride)},
-      {"null_threshold", decode.null_threshold},
-      {"train_seconds", result.train_seconds},
-      {"dev", to_json(result.scores)}};
+  const json::Value record =
+      json::Object{{"version", result.v2 ? "2.0" : "1.1"},
+                   {"device", engine ? engine->describe() : std::string("cpu")},
+                   {"matmul_precision",
+                    engine ? json::Value(nullptr) : json::Value(cpu::matmul_precision_name(cpu::matmul_precision()))},
+                   {"init", o.init.empty() ? json::Value(nullptr) : json::Value(o.init.string())},
+                   {"encoder", dims.to_string()},
+                   {"train_file", o.eval_only ? json::Value(nullptr) : json::Value(o.train_file.string())},
+                   {"dev_file", o.dev_file.string()},
+                   {"learning_rate", o.train.learning_rate},
+                   {"layerwise_decay", o.train.layerwise_decay},
+                   {"batch_size", std::int64_t(o.train.batch_size)},
+                   {"epochs", o.train.epochs},
+                   {"max_seq_len", std::int64_t(o.squad.max_seq_len)},
+                   {"doc_stride", std::int64_t(o.squad.doc_stride)},
+                   {"null_threshold", decode.null_threshold},
+                   {"train_seconds", result.train_seconds},
+                   {"dev", to_json(result.scores)}};
   io::write_file_atomically(o.out_dir / "results.json", record.dump(2) + "\n");
   return result;
 }

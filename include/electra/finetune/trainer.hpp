@@ -32,18 +32,21 @@
 #include "../optim/layer_lr.hpp"
 #include "../optim/schedule.hpp"
 #include "../train/duration.hpp"
+#include "task_batch.hpp"
+#include "task_engine.hpp"
+#include "task_loss.hpp"
 #include "task_model.hpp"
 
 namespace electra::finetune {
 
 struct FinetuneOptions {
-  double learning_rate = 3e-4;     // paper Table 7: Small 3e-4, Base 1e-4, Large 5e-5
-  double layerwise_decay = 0.8;    // 0.9 for Large; 1 turns it off
+  double learning_rate = 3e-4;   // paper Table 7: Small 3e-4, Base 1e-4, Large 5e-5
+  double layerwise_decay = 0.8;  // 0.9 for Large; 1 turns it off
   double warmup_proportion = 0.1;
   double weight_decay = 0.0;
   double clip_norm = 1.0;
   int batch_size = 32;
-  double epochs = 3;               // 10 for RTE and STS-B
+  double epochs = 3;  // 10 for RTE and STS-B
   std::size_t max_seq_len = 128;
   std::uint64_t seed = 0;
 
@@ -58,31 +61,6 @@ struct FinetuneOptions {
                   " must be at least 8");
   }
 };
-
-// Token ids and segments of some examples, padded to the longest: ids, types, mask [B,T].
-struct SequenceBatch {
-  Tensor<std::int32_t> ids, types, mask;
-};
-
-// `features[i]` needs `.ids` and `.segments` (PairFeatures, SquadFeature, ...).
-template <class Feature>
-SequenceBatch pad_batch(const std::vector<Feature>& features, const std::vector<std::size_t>& rows) {
-  ELECTRA_CHECK(!rows.empty(), value_error, "pad_batch: no rows");
-  std::size_t longest = 0;
-  for (std::size_t r : rows) longest = std::max(longest, features[r].ids.size());
-  const index_t B = index_t(rows.size()), T_ = index_t(longest);
-  SequenceBatch b{Tensor<std::int32_t>::zeros({B, T_}), Tensor<std::int32_t>::zeros({B, T_}),
-                  Tensor<std::int32_t>::zeros({B, T_})};
-  for (index_t i = 0; i < B; ++i) {
-    const auto& f = features[rows[std::size_t(i)]];
-    for (std::size_t t = 0; t < f.ids.size(); ++t) {
-      b.ids.at(i, index_t(t)) = f.ids[t];
-      b.types.at(i, index_t(t)) = f.segments[t];
-      b.mask.at(i, index_t(t)) = 1;
-    }
-  }
-  return b;
-}
 
 // The examples of each epoch in a seeded random order (Fisher–Yates on our Rng), cut into
 // batches; the last batch of an epoch may be short, as tf.data's would be without drop_remainder.
@@ -110,8 +88,13 @@ class FineTuner {
  public:
   FineTuner(TaskModel<T>& m, const FinetuneOptions& o, std::int64_t total_steps,
             dist::Communicator& comm = dist::single_process())
-      : model_(m), options_((o.validate(), o)), params_(m.parameters()), optimizer_(params_, adam_options(o)),
-        comm_(comm), sync_(params_, comm), total_steps_(total_steps),
+      : model_(m),
+        options_((o.validate(), o)),
+        params_(m.parameters()),
+        optimizer_(params_, adam_options(o)),
+        comm_(comm),
+        sync_(params_, comm),
+        total_steps_(total_steps),
         rng_(mix64(o.seed ^ 0xf1e7) + std::uint64_t(comm.rank())) {  // dropout differs per rank
     optimizer_.set_lr_scales(optim::layerwise_lr_scales(params_, o.layerwise_decay, int(m.dims.layers)));
   }
@@ -124,7 +107,18 @@ class FineTuner {
     return s.at(step_);
   }
 
-  // One update from a scalar loss built on the model in training mode (one process);
+  // Runs the forward, backward, clip and update on `engine` (one process only) instead of the
+  // CPU tape; null goes back to the CPU. The engine starts from the model and optimizer as
+  // they are now (TaskEngineSpec::of(model(), &optimizer())).
+  void set_engine(TaskEngine<T>* engine) {
+    ELECTRA_CHECK(!engine || comm_.size() == 1, value_error,
+                  "fine-tuning: a device engine runs in one process, not under mpirun with ", comm_.size(), " ranks");
+    engine_ = engine;
+  }
+  TaskEngine<T>* engine() const { return engine_; }
+  std::string device() const { return engine_ ? engine_->describe() : "cpu"; }
+
+  // One update from a scalar loss built on the model in training mode (one process, CPU);
   // returns the gradient norm before clipping.
   double step(const Var<T>& loss) {
     check_finite(double(loss.item()));
@@ -132,9 +126,33 @@ class FineTuner {
     return update();
   }
 
+  // The forward and backward of `share` · task_loss for a batch in training mode, dropout keyed
+  // from rng(); the gradients accumulate (on the engine, if any). Returns that scaled loss.
+  double forward_backward(const TaskBatch& b, double share) {
+    if (engine_) return engine_->forward_backward(b, rng_, share);
+    const Var<T> l = ops::scale(
+        task_loss(model_(b.inputs.ids, b.inputs.types, b.inputs.mask, rng_, true), b.inputs, b.targets), T(share));
+    const double value = double(l.item());
+    l.backward();
+    return value;
+  }
+
+  // The head's evaluation-mode output (on the engine, if any).
+  HeadValues<T> predict(const SequenceBatch& b) const { return predict_heads(model_, engine_, b); }
+
+  // Brings the engine's parameters back into the CPU model (nothing to do without one).
+  void sync_to_host() {
+    if (engine_) engine_->sync_to_host();
+  }
+
   // After this rank's backward (or none, when its share of the batch was empty): sums the
   // gradients over ranks, clips, updates, clears. Every parameter takes part in the sum.
   double update() {
+    if (engine_) {
+      const double norm = engine_->clip_and_update(learning_rate(), options_.clip_norm);
+      ++step_;
+      return norm;
+    }
     if (comm_.size() > 1)
       for (const auto& p : params_) p.var.impl()->grad_buffer();  // a zero gradient where this rank had none
     sync_.sum();
@@ -154,6 +172,7 @@ class FineTuner {
   std::int64_t total_steps() const { return total_steps_; }
   Rng& rng() { return rng_; }
   const TaskModel<T>& model() const { return model_; }
+  const optim::AdamW<T>& optimizer() const { return optimizer_; }
   dist::Communicator& communicator() { return comm_; }
 
  private:
@@ -172,6 +191,7 @@ class FineTuner {
   dist::GradientSync<T> sync_;
   std::int64_t total_steps_ = 1, step_ = 0;
   Rng rng_;
+  TaskEngine<T>* engine_ = nullptr;
 };
 
 struct TrainLoopOptions {
@@ -185,12 +205,11 @@ struct TrainLoopResult {
   double seconds = 0;
 };
 
-// Runs `tuner` to its total steps over n examples in epoch_batches order. `loss(rows)` builds
-// the mean training loss of some example indices (running the model with tuner.rng()); each
-// rank passes its share of every batch.
-template <class T, class LossOfRows>
+// Runs `tuner` to its total steps over n examples in epoch_batches order. `batch_of(rows)`
+// gives the TaskBatch of some example indices; each rank passes its share of every batch.
+template <class T, class BatchOfRows>
 TrainLoopResult train_epochs(FineTuner<T>& tuner, std::size_t n_examples, int batch_size, std::uint64_t seed,
-                             LossOfRows&& loss, const TrainLoopOptions& o) {
+                             BatchOfRows&& batch_of, const TrainLoopOptions& o) {
   using Clock = std::chrono::steady_clock;
   TrainLoopResult r;
   const auto t0 = Clock::now();
@@ -206,22 +225,20 @@ TrainLoopResult train_epochs(FineTuner<T>& tuner, std::size_t n_examples, int ba
       for (std::size_t k = std::size_t(comm.rank()); k < rows.size(); k += std::size_t(comm.size()))
         mine.push_back(rows[k]);
       double value = 0;  // this rank's share of the batch's mean loss
-      Var<T> l;
-      if (!mine.empty()) {
-        l = ops::scale(loss(mine), T(double(mine.size()) / double(rows.size())));
-        value = double(l.item());
-      }
+      if (!mine.empty()) value = tuner.forward_backward(batch_of(mine), double(mine.size()) / double(rows.size()));
       comm.allreduce_sum(&value, 1);
-      tuner.check_finite(value);  // the same verdict on every rank
-      if (l.defined()) l.backward();
+      tuner.check_finite(value);  // the same verdict on every rank, before any update
       loss_sum += value;
       ++loss_n;
       const double norm = tuner.update();
       const std::int64_t done = tuner.steps_done();
       if (done % o.log_every != 0 && done != total) continue;
       const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-      r.log_jsonl += json::Value(json::Object{{"step", done}, {"epoch", std::int64_t(epoch)},
-                                              {"loss", loss_sum / double(loss_n)}, {"lr", lr}, {"grad_norm", norm}})
+      r.log_jsonl += json::Value(json::Object{{"step", done},
+                                              {"epoch", std::int64_t(epoch)},
+                                              {"loss", loss_sum / double(loss_n)},
+                                              {"lr", lr},
+                                              {"grad_norm", norm}})
                          .dump() +
                      '\n';
       if (o.progress)
