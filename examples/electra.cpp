@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
       {"detect", cli::kDetectUsage, cli::cmd_detect, {"json"}, {"model", "vocab", "ids-file"}},
       {"finetune", cli::kFinetuneUsage, cli::cmd_finetune, {"skip-malformed", "save-model", "baseline"},
        {"task", "data", "out", "init", "config", "vocab", "head", "pooling", "lr", "layer-decay", "weight-decay", "batch",
-        "warmup-proportion", "epochs", "max-seq-len", "seed", "seeds", "threads", "precision", "max-train-examples"}},
+        "warmup-proportion", "epochs", "max-seq-len", "seed", "seeds", "threads", "precision", "device", "max-train-examples"}},
       {"flops", cli::kFlopsUsage, cli::cmd_flops, {}, {"model", "config", "batch", "steps", "seq-len"}},
       {"init", cli::kInitUsage, cli::cmd_init, {}, {"config", "out", "seed"}},
       {"plot", cli::kPlotUsage, cli::cmd_plot, {}, {"out"}},
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
       {"squad", cli::kSquadUsage, cli::cmd_squad, {"eval-only"},
        {"train", "dev", "out", "init", "config", "vocab", "version", "lr", "layer-decay", "weight-decay", "batch",
         "warmup-proportion", "epochs", "max-seq-len", "doc-stride", "max-query-len", "null-threshold", "seed", "threads",
-        "precision", "max-train-examples"}},
+        "precision", "device", "max-train-examples"}},
       {"vocab", cli::kVocabUsage, cli::cmd_vocab, {}, {"input", "size", "out", "min-frequency", "limit-alphabet"}},
       {"tokenize", cli::kTokenizeUsage, cli::cmd_tokenize, {"ids", "tokens"}, {"vocab"}},
   };

@@ -24,11 +24,12 @@ inline const char* kFinetuneUsage =
     "         [--head official|hf] [--pooling cls|mean] [--lr LR] [--layer-decay D] [--weight-decay W] [--warmup-proportion 0.1]\n"
     "         [--batch 32] [--epochs E]"
     " [--max-seq-len 128] [--seed S] [--seeds K] [--threads N] [--precision fp32|bf16]\n"
-    "         [--max-train-examples N] [--skip-malformed] [--save-model] [--baseline]\n"
+    "         [--device cpu|cuda] [--max-train-examples N] [--skip-malformed] [--save-model] [--baseline]\n"
     "defaults follow the paper (Table 7): lr 3e-4 (small, mini, tiny), 1e-4 (base), 5e-5 (large); layer decay 0.8\n"
     "(0.9 large); warmup 10%; weight decay 0; batch 32; 3 epochs (10 for rte and stsb).\n"
     "--baseline scores the constant predictor (majority label, or mean score) instead of training.\n"
-    "--precision bf16: bfloat16 matmuls (fp32 accumulation, fp32 weights); AMX tiles where the CPU has them.\n";
+    "--precision bf16: bfloat16 matmuls (fp32 accumulation, fp32 weights); AMX tiles where the CPU has them.\n"
+    "--device cuda: training and evaluation on the GPU, --precision fp32|tf32|bf16 for its GEMMs; one process.\n";
 
 inline const char* kSquadUsage =
     "usage: electra squad --train TRAIN.json --dev DEV.json --out DIR\n"
@@ -36,8 +37,9 @@ inline const char* kSquadUsage =
     "         [--version 1|2] [--lr LR] [--layer-decay D] [--weight-decay W] [--warmup-proportion 0.1]\n"
     "         [--batch 32] [--epochs 2] [--max-seq-len 384]"
     " [--doc-stride 128] [--max-query-len 64] [--null-threshold 0] [--seed S] [--threads N]\n"
-    "         [--precision fp32|bf16] [--max-train-examples N] [--eval-only]\n"
-    "SQuAD 2.0 (unanswerable questions) is detected from the files; --version forces it.\n";
+    "         [--precision fp32|bf16] [--device cpu|cuda] [--max-train-examples N] [--eval-only]\n"
+    "SQuAD 2.0 (unanswerable questions) is detected from the files; --version forces it.\n"
+    "--device cuda: training and evaluation on the GPU, --precision fp32|tf32|bf16 for its GEMMs; one process.\n";
 
 struct ResolvedInit {
   std::filesystem::path weights;  // empty: random initialisation
@@ -133,6 +135,7 @@ inline int cmd_finetune(const Args& args) {
   check_vocab_fits(tok, init.dims, init.vocab);
   const std::unique_ptr<dist::Communicator> comm = launch_communicator();
   o.comm = comm.get();
+  if (device_option(args, comm->size()) == "cuda") o.engine = cuda_task_engine_factory(args.get("precision", "fp32"));
   if (!comm->is_root()) o.progress = nullptr;
   if (comm->is_root())
     std::fprintf(stderr, "fine-tuning %s on %s: lr %g, layer decay %g, batch %d, %g epochs, %s; %s\n",
@@ -174,6 +177,7 @@ inline int cmd_squad(const Args& args) {
   check_vocab_fits(tok, init.dims, init.vocab);
   const std::unique_ptr<dist::Communicator> comm = launch_communicator();
   o.comm = comm.get();
+  if (device_option(args, comm->size()) == "cuda") o.engine = cuda_task_engine_factory(args.get("precision", "fp32"));
   if (!comm->is_root()) o.progress = nullptr;
   const finetune::SquadRunResult r = on_every_rank(*comm, [&] { return finetune::run_squad<float>(init.dims, tok, o); });
   if (!comm->is_root()) return 0;

@@ -101,11 +101,7 @@ inline int cmd_pretrain(const Args& args) {
   const PretrainDefaults def = pretrain_defaults(model_name);
   const fs::path run_dir = args.required("out");
   const std::string vocab_path = args.get("vocab", bundled_vocab());
-  const std::string device = args.get("device", "cpu");
-  if (device != "cpu" && device != "cuda") throw usage_error("--device must be cpu or cuda (got '" + device + "')");
-  if (device == "cuda" && comm->size() > 1)
-    throw usage_error("--device cuda runs in one process (multi-GPU data parallelism is not built yet)");
-  if (device == "cuda") require_cuda_device();
+  const std::string device = device_option(args, comm->size());
   const long long max_len = args.integer("max-seq-len", 128);
   if (max_len < 8 || max_len > dims.discriminator.max_pos)
     throw usage_error("--max-seq-len must be in [8, " + std::to_string(dims.discriminator.max_pos) + "]");

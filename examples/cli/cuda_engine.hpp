@@ -1,7 +1,9 @@
-// `electra pretrain --device cuda`: a train::StepEngine on the GPU. Defined in cuda_engine.cu
-// (compiled by nvcc when the build has the CUDA backend) or in cuda_engine_unavailable.cpp
-// (otherwise, where it explains how to get one).
+// `--device cuda`: the GPU engines of `electra pretrain` (a train::StepEngine, cuda_engine.cu) and
+// of `electra finetune` / `electra squad` (a finetune::TaskEngine, cuda_task_engine.cu), compiled
+// by nvcc when the build has the CUDA backend; otherwise cuda_engine_unavailable.cpp defines
+// them to explain how to get one.
 #pragma once
+#include <electra/finetune/task_engine.hpp>
 #include <electra/train/pretrainer.hpp>
 #include <memory>
 #include <string>
@@ -14,5 +16,8 @@ void require_cuda_device();
 // precision: fp32, tf32 or bf16 (the GEMMs' compute mode; everything else is fp32).
 std::unique_ptr<electra::train::StepEngine<float>> make_cuda_engine(electra::train::Pretrainer<float>& trainer,
                                                                     const std::string& precision);
+
+// Builds fine-tuning engines on the GPU (checks for a device first); precision as above.
+electra::finetune::TaskEngineFactory<float> cuda_task_engine_factory(const std::string& precision);
 
 }  // namespace cli

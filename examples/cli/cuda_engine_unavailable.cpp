@@ -1,5 +1,6 @@
-// make_cuda_engine for builds without the CUDA backend (nvcc was not found at configure time,
-// or -DELECTRA_CUDA=OFF): `--device cuda` says so and how to get a build that has it.
+// make_cuda_engine and cuda_task_engine_factory for builds without the CUDA backend (nvcc was
+// not found at configure time, or -DELECTRA_CUDA=OFF): `--device cuda` says so and how to get
+// a build that has it.
 #include <electra/core/error.hpp>
 
 #include "cuda_engine.hpp"
@@ -16,6 +17,11 @@ std::unique_ptr<electra::train::StepEngine<float>> make_cuda_engine(electra::tra
                                                                     const std::string&) {
   require_cuda_device();  // throws
   return nullptr;
+}
+
+electra::finetune::TaskEngineFactory<float> cuda_task_engine_factory(const std::string&) {
+  require_cuda_device();  // throws
+  return {};
 }
 
 }  // namespace cli

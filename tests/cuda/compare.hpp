@@ -1,13 +1,15 @@
 // Shared by the CUDA-vs-CPU test programs: the no-GPU skip, random inputs, copies between host
-// vectors and device arrays, and one comparison that prints a line per check (name, worst
-// error, tolerance) and counts failures.
+// vectors and device arrays, one comparison that prints a line per check (name, worst error,
+// tolerance) and counts failures, and a comparison of every parameter gradient by name.
 // Tolerance: |got − want| <= atol + rtol·|want| element by element.
 #pragma once
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <electra/backend/cuda/buffer.cuh>
+#include <electra/nn/parameter.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -93,5 +95,35 @@ class Checks {
  private:
   int failures_ = 0;
 };
+
+// Every parameter's gradient, GPU against CPU, one line per tensor that fails (and a summary).
+inline void compare_gradients(Checks& c, const std::string& tag, const nn::ParameterList<float>& cpu,
+                              const nn::ParameterList<float>& gpu, double rel) {
+  int bad = 0;
+  double worst = 0;
+  std::string worst_name;
+  for (std::size_t i = 0; i < cpu.size(); ++i) {
+    const std::vector<float> want = cpu[i].var.has_grad()
+                                        ? cpu[i].var.grad().to_vector()
+                                        : std::vector<float>(std::size_t(cpu[i].var.shape().numel()), 0.f);
+    const std::vector<float> got = gpu[i].var.grad().to_vector();
+    double scale = 0, diff = 0;
+    for (std::size_t k = 0; k < want.size(); ++k) {
+      scale = std::max(scale, double(std::fabs(want[k])));
+      const double e = std::fabs(double(got[k]) - double(want[k]));
+      diff = std::isnan(e) ? INFINITY : std::max(diff, e);
+    }
+    const double ratio = diff / (scale + 1e-30);
+    if (ratio > worst) worst = ratio, worst_name = cpu[i].name;
+    if (!(diff <= rel * scale + 1e-7)) {
+      ++bad;
+      c.expect(tag + ": gradient of " + cpu[i].name, false,
+               "max |diff| " + std::to_string(diff) + " against max |grad| " + std::to_string(scale));
+    }
+  }
+  c.expect(tag + ": all " + std::to_string(cpu.size()) + " parameter gradients", bad == 0,
+           std::to_string(bad) + " outside " + std::to_string(rel) + " of their scale; worst " + worst_name + " at " +
+               std::to_string(worst));
+}
 
 }  // namespace electra::cuda_test

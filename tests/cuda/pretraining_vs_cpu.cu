@@ -29,6 +29,7 @@
 using namespace electra;
 namespace cu = electra::cuda;
 using cuda_test::Checks;
+using cuda_test::compare_gradients;
 
 namespace {
 
@@ -61,36 +62,6 @@ model::Batch random_batch(std::mt19937& rng, bool with_types = true) {
   }
   if (!with_types) b.token_types = Tensor<std::int32_t>();
   return b;
-}
-
-// Every parameter's gradient, GPU against CPU, one line per tensor that fails (and a summary).
-void compare_gradients(Checks& c, const std::string& tag, const nn::ParameterList<float>& cpu,
-                       const nn::ParameterList<float>& gpu, double rel) {
-  int bad = 0;
-  double worst = 0;
-  std::string worst_name;
-  for (std::size_t i = 0; i < cpu.size(); ++i) {
-    const std::vector<float> want = cpu[i].var.has_grad()
-                                        ? cpu[i].var.grad().to_vector()
-                                        : std::vector<float>(std::size_t(cpu[i].var.shape().numel()), 0.f);
-    const std::vector<float> got = gpu[i].var.grad().to_vector();
-    double scale = 0, diff = 0;
-    for (std::size_t k = 0; k < want.size(); ++k) {
-      scale = std::max(scale, double(std::fabs(want[k])));
-      const double e = std::fabs(double(got[k]) - double(want[k]));
-      diff = std::isnan(e) ? INFINITY : std::max(diff, e);
-    }
-    const double ratio = diff / (scale + 1e-30);
-    if (ratio > worst) worst = ratio, worst_name = cpu[i].name;
-    if (!(diff <= rel * scale + 1e-7)) {
-      ++bad;
-      c.expect(tag + ": gradient of " + cpu[i].name, false,
-               "max |diff| " + std::to_string(diff) + " against max |grad| " + std::to_string(scale));
-    }
-  }
-  c.expect(tag + ": all " + std::to_string(cpu.size()) + " parameter gradients", bad == 0,
-           std::to_string(bad) + " outside " + std::to_string(rel) + " of their scale; worst " + worst_name + " at " +
-               std::to_string(worst));
 }
 
 bool close(double got, double want, double rel) { return std::fabs(got - want) <= rel * std::fabs(want) + 1e-7; }

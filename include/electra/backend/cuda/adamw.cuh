@@ -52,7 +52,8 @@ struct AdamWCoefficients {
 };
 
 // One block per chunk k: partial[k] = Σ g² over the chunk, in double.
-__global__ void adamw_sum_of_squares_kernel(double* partial, const AdamWTensor* tensors, const AdamWChunk* chunks) {
+static __global__ void adamw_sum_of_squares_kernel(double* partial, const AdamWTensor* tensors,
+                                                   const AdamWChunk* chunks) {
   const AdamWChunk ch = chunks[blockIdx.x];
   const float* g = tensors[ch.tensor].grad;
   double s = 0;
@@ -63,7 +64,7 @@ __global__ void adamw_sum_of_squares_kernel(double* partial, const AdamWTensor* 
 }
 
 // One block: norm[0] = sqrt(Σ partial), clip[0] = max_norm / norm when norm > max_norm, else 1.
-__global__ void __launch_bounds__(1024)
+static __global__ void __launch_bounds__(1024)
     adamw_norm_kernel(double* norm, float* clip, const double* partial, index_t chunks, double max_norm) {
   double s = 0;
   for (index_t k = threadIdx.x; k < chunks; k += blockDim.x) s += partial[k];
@@ -76,8 +77,8 @@ __global__ void __launch_bounds__(1024)
 }
 
 // One block per chunk: the AdamW update of its elements (file comment), unless the norm is not finite.
-__global__ void adamw_update_kernel(const AdamWTensor* tensors, const AdamWChunk* chunks, const double* norm,
-                                    const float* clip, double lr, AdamWCoefficients k) {
+static __global__ void adamw_update_kernel(const AdamWTensor* tensors, const AdamWChunk* chunks, const double* norm,
+                                           const float* clip, double lr, AdamWCoefficients k) {
   if (!isfinite(norm[0])) return;
   const AdamWChunk ch = chunks[blockIdx.x];
   const AdamWTensor t = tensors[ch.tensor];

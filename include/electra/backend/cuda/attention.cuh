@@ -25,7 +25,7 @@ inline constexpr float kAttentionMaskValue = -10000.0f;  // ops::kAttentionMaskV
 
 namespace detail {
 // out[b,h,t,d] = x[b,t,h·D+d]
-__global__ void split_heads_kernel(float* out, const float* x, index_t B, index_t T, index_t NH, index_t D) {
+static __global__ void split_heads_kernel(float* out, const float* x, index_t B, index_t T, index_t NH, index_t D) {
   const index_t total = B * T * NH * D;
   for (index_t i = global_thread_index(); i < total; i += grid_threads()) {
     const index_t d = i % D, t = (i / D) % T, h = (i / (D * T)) % NH, b = i / (D * T * NH);
@@ -35,7 +35,7 @@ __global__ void split_heads_kernel(float* out, const float* x, index_t B, index_
 
 // out[b,t,h·D+d] (+)= x[b,h,t,d]
 template <bool Accumulate>
-__global__ void merge_heads_kernel(float* out, const float* x, index_t B, index_t T, index_t NH, index_t D) {
+static __global__ void merge_heads_kernel(float* out, const float* x, index_t B, index_t T, index_t NH, index_t D) {
   const index_t total = B * T * NH * D;
   for (index_t i = global_thread_index(); i < total; i += grid_threads()) {
     const index_t d = i % D, h = (i / D) % NH, t = (i / (D * NH)) % T, b = i / (D * NH * T);
@@ -49,7 +49,7 @@ __global__ void merge_heads_kernel(float* out, const float* x, index_t B, index_
 
 // One block per row r of [B·NH·T, T] scores, in place:
 //   p[r,:] = softmax(s[r,:] + (1 − mask[b,:])·(−10000)),  b = r / (NH·T)
-__global__ void masked_softmax_kernel(float* p, const float* key_mask, index_t rows_per_batch, index_t n) {
+static __global__ void masked_softmax_kernel(float* p, const float* key_mask, index_t rows_per_batch, index_t n) {
   const index_t r = blockIdx.x;
   float* row = p + r * n;
   const float* mask = key_mask ? key_mask + (r / rows_per_batch) * n : nullptr;

@@ -15,7 +15,7 @@
 namespace electra::cuda {
 
 namespace detail {
-__global__ void __launch_bounds__(1024)
+static __global__ void __launch_bounds__(1024)
     bce_with_logits_forward_kernel(float* loss, float* scale, const float* logits, const float* labels,
                                    const float* mask, index_t n, double denominator_eps) {
   double msum = 0, total = 0;
@@ -32,8 +32,8 @@ __global__ void __launch_bounds__(1024)
 }
 
 // dx_i += (dloss · scale_i) · (σ(x_i) − y_i)
-__global__ void bce_with_logits_backward_kernel(float* dx, const float* logits, const float* labels, const float* scale,
-                                                index_t n, float dloss) {
+static __global__ void bce_with_logits_backward_kernel(float* dx, const float* logits, const float* labels,
+                                                       const float* scale, index_t n, float dloss) {
   for (index_t i = global_thread_index(); i < n; i += grid_threads())
     dx[i] += (dloss * scale[i]) * (1.f / (1.f + expf(-logits[i])) - labels[i]);
 }

@@ -5,6 +5,7 @@
 //   download(dst, src, stream)    DeviceArray -> host Tensor; waits for the stream
 //   to_device(src, stream)        a new DeviceArray holding src
 //   to_host(src, shape, stream)   a new Tensor of `shape` holding src
+//   check_ids_below(...)          the host-side id check before an upload
 // Host tensors are pageable memory: an upload may return before the DMA finishes, but the
 // source may be reused at once (CUDA stages it); a download returns once the data is there.
 #pragma once
@@ -91,6 +92,15 @@ void download(const Tensor<T>& dst, const DeviceArray<T>& src, cudaStream_t stre
   if (src.size() > 0)
     ELECTRA_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), src.bytes(), cudaMemcpyDeviceToHost, stream));
   ELECTRA_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+// Host-side check before an upload: every id in [0, limit), or an index_error naming `where`,
+// `what`, the value and its flat index (the kernels index tables with these ids).
+inline void check_ids_below(const char* where, const char* what, const Tensor<std::int32_t>& ids, index_t limit) {
+  const Tensor<std::int32_t> c = ids.contiguous();
+  for (index_t i = 0; i < c.numel(); ++i)
+    ELECTRA_CHECK(c.data()[i] >= 0 && c.data()[i] < limit, index_error, where, ": ", what, " ", c.data()[i],
+                  " at flat index ", i, " is outside [0, ", limit, ")");
 }
 
 template <class T>

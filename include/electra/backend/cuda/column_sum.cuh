@@ -12,7 +12,7 @@ namespace detail {
 inline constexpr int kColumnSumRowsPerChunk = 256;
 
 // Block (32, 8) at (column tile bx, row chunk by): partial[by, c] = Σ_{r in chunk} x[r, c].
-__global__ void column_sum_partials_kernel(float* partial, const float* x, index_t rows, index_t n) {
+static __global__ void column_sum_partials_kernel(float* partial, const float* x, index_t rows, index_t n) {
   __shared__ float s[8][33];
   const index_t col = index_t(blockIdx.x) * 32 + threadIdx.x;
   const index_t row_begin = index_t(blockIdx.y) * kColumnSumRowsPerChunk;
@@ -28,7 +28,7 @@ __global__ void column_sum_partials_kernel(float* partial, const float* x, index
   }
 }
 
-__global__ void column_sum_finish_kernel(float* out, const float* partial, index_t chunks, index_t n) {
+static __global__ void column_sum_finish_kernel(float* out, const float* partial, index_t chunks, index_t n) {
   for (index_t c = global_thread_index(); c < n; c += grid_threads()) {
     float v = 0;
     for (index_t k = 0; k < chunks; ++k) v += partial[k * n + c];

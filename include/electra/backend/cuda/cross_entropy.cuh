@@ -25,9 +25,9 @@ namespace electra::cuda {
 namespace detail {
 // One block per slot i: logsumexp[i] and log softmax(x_i)[t_i], the latter parked in
 // row_scale[i] until cross_entropy_reduce_kernel replaces it by the slot's scale.
-__global__ void cross_entropy_rows_kernel(float* logsumexp, float* row_scale, const float* logits,
-                                          const std::int32_t* rows, const std::int32_t* targets, index_t C,
-                                          std::int32_t ignore_index) {
+static __global__ void cross_entropy_rows_kernel(float* logsumexp, float* row_scale, const float* logits,
+                                                 const std::int32_t* rows, const std::int32_t* targets, index_t C,
+                                                 std::int32_t ignore_index) {
   const index_t i = blockIdx.x;
   const float* x = logits + (rows ? index_t(rows[i]) : i) * C;
   float m = -INFINITY;
@@ -44,7 +44,7 @@ __global__ void cross_entropy_rows_kernel(float* logsumexp, float* row_scale, co
 }
 
 // One block for all N slots: loss[0] = Σ w_i·nll_i / (Σw + ε); row_scale[i] = w_i / (Σw + ε).
-__global__ void __launch_bounds__(1024)
+static __global__ void __launch_bounds__(1024)
     cross_entropy_reduce_kernel(float* loss, float* row_scale, const std::int32_t* targets, const float* weights,
                                 index_t N, std::int32_t ignore_index, double denominator_eps) {
   double wsum = 0, total = 0;
@@ -64,9 +64,9 @@ __global__ void __launch_bounds__(1024)
 }
 
 // One block per slot i: dlogits[row_i, :] += s · softmax(x_i), then dlogits[row_i, t_i] −= s.
-__global__ void cross_entropy_backward_kernel(float* dlogits, const float* logits, const float* logsumexp,
-                                              const float* row_scale, const std::int32_t* rows,
-                                              const std::int32_t* targets, index_t C, float dloss) {
+static __global__ void cross_entropy_backward_kernel(float* dlogits, const float* logits, const float* logsumexp,
+                                                     const float* row_scale, const std::int32_t* rows,
+                                                     const std::int32_t* targets, index_t C, float dloss) {
   const index_t i = blockIdx.x;
   const float s = dloss * row_scale[i];
   if (s == 0.f) return;

@@ -11,7 +11,8 @@ namespace electra::cuda {
 
 namespace detail {
 template <bool Accumulate>
-__global__ void dropout_kernel(float* dst, const float* src, index_t n, float p, float keep_scale, std::uint64_t key) {
+static __global__ void dropout_kernel(float* dst, const float* src, index_t n, float p, float keep_scale,
+                                      std::uint64_t key) {
   for (index_t i = global_thread_index(); i < n; i += grid_threads()) {
     const float v = dropout_uniform(key, i) >= p ? src[i] * keep_scale : 0.0f;
     if constexpr (Accumulate)

@@ -45,7 +45,7 @@ BoundLeft<F, S> bind_left(S s, F f) {
 namespace detail {
 // out[i] = f(in[i]...) for i in [0, n)
 template <class Out, class F, class... In>
-__global__ void map_kernel(Out* out, index_t n, F f, const In*... in) {
+static __global__ void map_kernel(Out* out, index_t n, F f, const In*... in) {
   for (index_t i = global_thread_index(); i < n; i += grid_threads()) out[i] = Out(f(in[i]...));
 }
 

@@ -15,8 +15,8 @@ namespace electra::cuda {
 
 namespace detail {
 // One thread per element (i, e) of y [n, E].
-__global__ void embedding_forward_kernel(float* y, const float* table, const std::int32_t* ids, index_t n, index_t V,
-                                         index_t E) {
+static __global__ void embedding_forward_kernel(float* y, const float* table, const std::int32_t* ids, index_t n,
+                                                index_t V, index_t E) {
   for (index_t k = global_thread_index(); k < n * E; k += grid_threads()) {
     const index_t i = k / E, e = k % E, id = ids[i];
     y[k] = id >= 0 && id < V ? table[id * E + e] : 0.f;
@@ -24,8 +24,8 @@ __global__ void embedding_forward_kernel(float* y, const float* table, const std
 }
 
 // One thread per element (i, e) of dy [n, E].
-__global__ void embedding_backward_kernel(float* dtable, const float* dy, const std::int32_t* ids, index_t n, index_t V,
-                                          index_t E, std::int64_t padding_idx) {
+static __global__ void embedding_backward_kernel(float* dtable, const float* dy, const std::int32_t* ids, index_t n,
+                                                 index_t V, index_t E, std::int64_t padding_idx) {
   for (index_t k = global_thread_index(); k < n * E; k += grid_threads()) {
     const index_t i = k / E, e = k % E, id = ids[i];
     if (id == padding_idx || id < 0 || id >= V) continue;

@@ -14,9 +14,9 @@ namespace electra::cuda {
 
 namespace detail {
 // One thread per element (r, j) of e [B·T, E]; types may be null (all type 0).
-__global__ void embeddings_sum_kernel(float* e, const float* word, const float* position, const float* token_type,
-                                      const std::int32_t* ids, const std::int32_t* types, index_t B, index_t T,
-                                      index_t E) {
+static __global__ void embeddings_sum_kernel(float* e, const float* word, const float* position,
+                                             const float* token_type, const std::int32_t* ids,
+                                             const std::int32_t* types, index_t B, index_t T, index_t E) {
   const index_t total = B * T * E;
   for (index_t k = global_thread_index(); k < total; k += grid_threads()) {
     const index_t j = k % E, r = k / E, t = r % T;

@@ -76,8 +76,8 @@ inline std::uint32_t pointer_alignment(const void* p, index_t batch_stride_bytes
 // C[b, m, n] = beta · C[b, m, n] (0 when beta == 0, as BLAS: no NaN from old contents).
 // The K == 0 case, where the product is empty; C is [batch] × [M, N] with row stride ldc.
 template <class TC>
-__global__ void scale_matrix_kernel(TC* C, index_t M, index_t N, index_t ldc, index_t stride_c, index_t batch,
-                                    float beta) {
+static __global__ void scale_matrix_kernel(TC* C, index_t M, index_t N, index_t ldc, index_t stride_c, index_t batch,
+                                           float beta) {
   const index_t total = batch * M * N;
   for (index_t i = global_thread_index(); i < total; i += grid_threads()) {
     const index_t b = i / (M * N), m = (i / N) % M, n = i % N;

@@ -1,5 +1,9 @@
 // Launch geometry shared by the kernels: 256-thread blocks, grid-stride loops, and a grid
 // capped so that huge arrays reuse threads instead of needing 2^31 blocks.
+// Kernels defined in these headers are `static __global__`: every .cu file that includes a
+// header gets its own copy (nvcc ignores `inline` on kernels), so a program may include the
+// backend from several translation units (the electra program does: cuda_engine.cu and
+// cuda_task_engine.cu).
 #pragma once
 #include <algorithm>
 

@@ -18,8 +18,8 @@ namespace detail {
 inline constexpr int kLayerNormRowsPerChunk = 256;
 
 // One block per row r: y[r,:], mean[r], rstd[r] from x[r,:].
-__global__ void layer_norm_forward_kernel(float* y, float* mean, float* rstd, const float* x, const float* gamma,
-                                          const float* beta, index_t n, double eps) {
+static __global__ void layer_norm_forward_kernel(float* y, float* mean, float* rstd, const float* x, const float* gamma,
+                                                 const float* beta, index_t n, double eps) {
   const index_t r = blockIdx.x;
   const float* xr = x + r * n;
   float* yr = y + r * n;
@@ -38,8 +38,8 @@ __global__ void layer_norm_forward_kernel(float* y, float* mean, float* rstd, co
 }
 
 // One block per row r: dx[r,:] += rstd · (g − mean(g) − xhat · mean(g⊙xhat)).
-__global__ void layer_norm_backward_dx_kernel(float* dx, const float* dy, const float* x, const float* mean,
-                                              const float* rstd, const float* gamma, index_t n) {
+static __global__ void layer_norm_backward_dx_kernel(float* dx, const float* dy, const float* x, const float* mean,
+                                                     const float* rstd, const float* gamma, index_t n) {
   const index_t r = blockIdx.x;
   const float *xr = x + r * n, *dyr = dy + r * n;
   float* dxr = dx + r * n;
@@ -59,9 +59,9 @@ __global__ void layer_norm_backward_dx_kernel(float* dx, const float* dy, const 
 
 // Stage 1 of dγ, dβ. Block (32, 8) at (column tile bx, row chunk by): for its 32 columns,
 // sums dy⊙xhat and dy over the chunk's rows into partial_dgamma/dbeta[by, column].
-__global__ void layer_norm_param_partials_kernel(float* partial_dgamma, float* partial_dbeta, const float* dy,
-                                                 const float* x, const float* mean, const float* rstd, index_t rows,
-                                                 index_t n) {
+static __global__ void layer_norm_param_partials_kernel(float* partial_dgamma, float* partial_dbeta, const float* dy,
+                                                        const float* x, const float* mean, const float* rstd,
+                                                        index_t rows, index_t n) {
   __shared__ float sg[8][33], sb[8][33];  // +1 column: no shared-memory bank conflicts
   const index_t col = index_t(blockIdx.x) * 32 + threadIdx.x;
   const index_t row_begin = index_t(blockIdx.y) * kLayerNormRowsPerChunk;
@@ -87,8 +87,8 @@ __global__ void layer_norm_param_partials_kernel(float* partial_dgamma, float* p
 }
 
 // Stage 2: dγ[c] += Σ_chunks partial_dgamma[k, c] (chunks in order); likewise dβ. Null outputs are skipped.
-__global__ void layer_norm_param_finish_kernel(float* dgamma, float* dbeta, const float* partial_dgamma,
-                                               const float* partial_dbeta, index_t chunks, index_t n) {
+static __global__ void layer_norm_param_finish_kernel(float* dgamma, float* dbeta, const float* partial_dgamma,
+                                                      const float* partial_dbeta, index_t chunks, index_t n) {
   for (index_t c = global_thread_index(); c < n; c += grid_threads()) {
     float g = 0, b = 0;
     for (index_t k = 0; k < chunks; ++k) {

@@ -12,7 +12,7 @@ namespace electra::cuda {
 
 namespace detail {
 // y[r, c] = b[c]
-__global__ void broadcast_rows_kernel(float* y, const float* b, index_t rows, index_t n) {
+static __global__ void broadcast_rows_kernel(float* y, const float* b, index_t rows, index_t n) {
   const index_t total = rows * n;
   for (index_t i = global_thread_index(); i < total; i += grid_threads()) y[i] = b[i % n];
 }

@@ -154,10 +154,7 @@ struct PretrainingBatch {
   }
 
   static void check_ids(const char* what, const Tensor<std::int32_t>& ids, index_t limit) {
-    const Tensor<std::int32_t> c = ids.contiguous();
-    for (index_t i = 0; i < c.numel(); ++i)
-      ELECTRA_CHECK(c.data()[i] >= 0 && c.data()[i] < limit, index_error, "cuda pretraining batch: ", what, " ",
-                    c.data()[i], " at flat index ", i, " is outside [0, ", limit, ")");
+    check_ids_below("cuda pretraining batch", what, ids, limit);
   }
 };
 

@@ -32,8 +32,8 @@ __device__ inline void argmax_merge(float& v, std::int32_t& i, float ov, std::in
 // One block per row r of logits [M, V]: ids[r] = argmax_j score(r, j), where the score is the
 // logit itself (plain argmax, the MLM accuracy's prediction) or, with Gumbel, the noisy one.
 template <bool Gumbel>
-__global__ void row_argmax_kernel(std::int32_t* ids, const float* logits, index_t V, float temperature,
-                                  std::uint64_t key) {
+static __global__ void row_argmax_kernel(std::int32_t* ids, const float* logits, index_t V, float temperature,
+                                         std::uint64_t key) {
   const index_t r = blockIdx.x;
   const float* x = logits + r * V;
   const float eps = 1e-9f;
@@ -64,9 +64,9 @@ __global__ void row_argmax_kernel(std::int32_t* ids, const float* logits, index_
 }
 
 // One block per sequence b; thread t handles position t of [B, L].
-__global__ void replace_with_samples_kernel(std::int32_t* fake_ids, float* labels, const std::int32_t* original,
-                                            const std::int32_t* positions, const std::int32_t* sampled, index_t L,
-                                            index_t N) {
+static __global__ void replace_with_samples_kernel(std::int32_t* fake_ids, float* labels, const std::int32_t* original,
+                                                   const std::int32_t* positions, const std::int32_t* sampled,
+                                                   index_t L, index_t N) {
   const index_t b = blockIdx.x;
   const std::int32_t *pos = positions + b * N, *smp = sampled + b * N, *orig = original + b * L;
   for (index_t t = threadIdx.x; t < L; t += blockDim.x) {

@@ -23,7 +23,7 @@ __device__ inline float row_max(const float* xr, index_t n) {
 }
 
 // y[r,:] = softmax(x[r,:])
-__global__ void softmax_forward_kernel(float* y, const float* x, index_t n) {
+static __global__ void softmax_forward_kernel(float* y, const float* x, index_t n) {
   const index_t r = blockIdx.x;
   const float* xr = x + r * n;
   float* yr = y + r * n;
@@ -39,7 +39,7 @@ __global__ void softmax_forward_kernel(float* y, const float* x, index_t n) {
 }
 
 // dx[r,:] += y ⊙ (dy − Σ dy⊙y)
-__global__ void softmax_backward_kernel(float* dx, const float* y, const float* dy, index_t n) {
+static __global__ void softmax_backward_kernel(float* dx, const float* y, const float* dy, index_t n) {
   const index_t r = blockIdx.x;
   const float *yr = y + r * n, *dyr = dy + r * n;
   float* dxr = dx + r * n;
@@ -50,7 +50,7 @@ __global__ void softmax_backward_kernel(float* dx, const float* y, const float* 
 }
 
 // y[r,:] = x[r,:] − (max + log Σ exp(x − max))
-__global__ void log_softmax_forward_kernel(float* y, const float* x, index_t n) {
+static __global__ void log_softmax_forward_kernel(float* y, const float* x, index_t n) {
   const index_t r = blockIdx.x;
   const float* xr = x + r * n;
   float* yr = y + r * n;
@@ -62,7 +62,7 @@ __global__ void log_softmax_forward_kernel(float* y, const float* x, index_t n) 
 }
 
 // dx[r,:] += dy − exp(y) Σ dy
-__global__ void log_softmax_backward_kernel(float* dx, const float* y, const float* dy, index_t n) {
+static __global__ void log_softmax_backward_kernel(float* dx, const float* y, const float* dy, index_t n) {
   const index_t r = blockIdx.x;
   const float *yr = y + r * n, *dyr = dy + r * n;
   float* dxr = dx + r * n;
