@@ -49,7 +49,7 @@ struct Command {
 
 int main(int argc, char** argv) {
   const Command commands[] = {
-      {"detect", cli::kDetectUsage, cli::cmd_detect, {"json"}, {"model", "vocab", "ids-file"}},
+      {"detect", cli::kDetectUsage, cli::cmd_detect, {"json"}, {"model", "vocab", "ids-file", "device"}},
       {"finetune", cli::kFinetuneUsage, cli::cmd_finetune, {"skip-malformed", "save-model", "baseline"},
        {"task", "data", "out", "init", "config", "vocab", "head", "pooling", "lr", "layer-decay", "weight-decay", "batch",
         "warmup-proportion", "epochs", "max-seq-len", "seed", "seeds", "threads", "precision", "device", "max-train-examples"}},

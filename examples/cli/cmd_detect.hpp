@@ -2,6 +2,7 @@
 // it was replaced (sigmoid of the replaced-token-detection logit).
 //   electra detect --model DISC.safetensors --vocab vocab.txt [--json] "some text"
 //   electra detect --model DISC.safetensors --vocab vocab.txt --ids-file F   (ids per line)
+//   ... --device cuda                                                       (the forward on the GPU)
 // Text gets [CLS] ... [SEP] around its WordPiece ids; an ids file is used as given.
 #pragma once
 #include <cmath>
@@ -16,11 +17,13 @@
 
 #include "args.hpp"
 #include "configs.hpp"
+#include "runtime.hpp"
 
 namespace cli {
 
 inline const char* kDetectUsage =
-    "usage: electra detect --model DISC.safetensors|RUN/discriminator [--vocab vocab.txt] [--json] (\"text\" | --ids-file F)\n";
+    "usage: electra detect --model DISC.safetensors|RUN/discriminator [--vocab vocab.txt] [--json] [--device cpu|cuda]\n"
+    "         (\"text\" | --ids-file F)\n";
 
 namespace detail {
 inline std::vector<std::vector<std::int32_t>> read_id_lines(const std::string& path, std::size_t vocab_size) {
@@ -78,6 +81,10 @@ inline int cmd_detect(const Args& args) {
   model::ElectraModel<float> m(dims, rng);
   io::load_parameters(file, m.discriminator_parameters());
   NoGradGuard no_grad;
+  Detector logits_of = [&](const Tensor<std::int32_t>& ids, const Tensor<std::int32_t>& mask) {
+    return m.discriminate(ids, {}, mask, rng, false).value();
+  };
+  if (device_option(args, 1) == "cuda") logits_of = make_cuda_detector(m.discriminator_parameters(), dims.discriminator);
   json::Array results;
   for (const auto& ids : sequences) {
     const index_t T = index_t(ids.size());
@@ -86,7 +93,7 @@ inline int cmd_detect(const Args& args) {
                         std::to_string(dims.discriminator.max_pos) + " positions");
     Tensor<std::int32_t> input({1, T}), mask = Tensor<std::int32_t>::ones({1, T});
     std::copy(ids.begin(), ids.end(), input.data());
-    const Tensor<float> logits = m.discriminate(input, {}, mask, rng, false).value();
+    const Tensor<float> logits = logits_of(input, mask);
     json::Array jids, jtokens, jlogits, jprobs;
     if (!args.flag("json")) std::printf("%-20s %8s %12s\n", "token", "id", "P(replaced)");
     for (index_t t = 0; t < T; ++t) {

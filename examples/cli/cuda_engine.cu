@@ -1,5 +1,6 @@
 // `electra pretrain --device cuda`: the pretraining step on the GPU (backend/cuda/pretraining.cuh,
-// optimizer.cuh) behind the train::StepEngine interface. The CPU model and optimizer stay the
+// optimizer.cuh) behind the train::StepEngine interface; and `electra detect --device cuda`, the
+// pretrained discriminator's logits (backend/cuda/detector.cuh). The CPU model and optimizer stay the
 // run's master copy for checkpoints, exports and evaluation: sync_to_host() downloads the
 // weights and AdamW moments into them, sync_to_device() uploads them after a resume.
 //
@@ -10,6 +11,7 @@
 // never for its vectorised kernels (expr::assign on float tensors, the ops). electra.cpp comes
 // first on the link line, so its definitions are the ones kept.
 #include <cmath>
+#include <electra/backend/cuda/detector.cuh>
 #include <electra/backend/cuda/device_info.cuh>
 #include <electra/backend/cuda/optimizer.cuh>
 #include <electra/backend/cuda/pretraining.cuh>
@@ -87,7 +89,7 @@ class CudaEngine final : public train::StepEngine<float> {
     return "cuda: " + device_name_ + ", GEMMs " + cu::to_string(mode_) + " (activations and weights fp32)";
   }
   std::string precision_name() const override { return std::string("cuda-") + cu::to_string(mode_); }
-  double peak_flops() const override { return cu::dense_peaks(device_name_).in(mode_) * 1e12; }
+  double peak_flops() const override { return cu::dense_peaks(device_name_).in(mode_)*1e12; }
 
  private:
   train::Pretrainer<float>& trainer_;
@@ -97,6 +99,21 @@ class CudaEngine final : public train::StepEngine<float> {
   cu::DeviceParameters params_;
   cu::PretrainingStep step_;
   cu::DeviceAdamW optimizer_;
+};
+
+// The detector and the device copy of the weights it reads.
+class CudaDetector {
+ public:
+  CudaDetector(const nn::ParameterList<float>& discriminator_parameters, const model::EncoderDims& dims)
+      : params_(discriminator_parameters), detector_(dims, params_, cu::DeviceContext{&gemm_, cu::ComputeMode::fp32}) {}
+  Tensor<float> logits(const Tensor<std::int32_t>& ids, const Tensor<std::int32_t>& input_mask) {
+    return detector_.logits(ids, Tensor<std::int32_t>(), input_mask);
+  }
+
+ private:
+  cu::GemmContext gemm_;
+  cu::DeviceParameters params_;
+  cu::ReplacedTokenDetector detector_;
 };
 
 }  // namespace
@@ -113,6 +130,15 @@ std::unique_ptr<electra::train::StepEngine<float>> make_cuda_engine(electra::tra
                                                                     const std::string& precision) {
   require_cuda_device();
   return std::make_unique<CudaEngine>(trainer, electra::cuda::parse_compute_mode(precision));
+}
+
+Detector make_cuda_detector(const electra::nn::ParameterList<float>& discriminator_parameters,
+                            const electra::model::EncoderDims& dims) {
+  require_cuda_device();
+  auto detector = std::make_shared<CudaDetector>(discriminator_parameters, dims);
+  return [detector](const Tensor<std::int32_t>& ids, const Tensor<std::int32_t>& input_mask) {
+    return detector->logits(ids, input_mask);
+  };
 }
 
 }  // namespace cli

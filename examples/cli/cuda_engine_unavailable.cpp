@@ -1,4 +1,4 @@
-// make_cuda_engine and cuda_task_engine_factory for builds without the CUDA backend (nvcc was
+// make_cuda_engine, make_cuda_detector and cuda_task_engine_factory for builds without the CUDA backend (nvcc was
 // not found at configure time, or -DELECTRA_CUDA=OFF): `--device cuda` says so and how to get
 // a build that has it.
 #include <electra/core/error.hpp>
@@ -17,6 +17,11 @@ std::unique_ptr<electra::train::StepEngine<float>> make_cuda_engine(electra::tra
                                                                     const std::string&) {
   require_cuda_device();  // throws
   return nullptr;
+}
+
+Detector make_cuda_detector(const electra::nn::ParameterList<float>&, const electra::model::EncoderDims&) {
+  require_cuda_device();  // throws
+  return {};
 }
 
 electra::finetune::TaskEngineFactory<float> cuda_task_engine_factory(const std::string&) {

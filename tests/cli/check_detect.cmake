@@ -15,3 +15,11 @@ execute_process(COMMAND ${ELECTRA} detect --model ${model} --vocab ${VOCAB} --id
 if(rc EQUAL 0 OR NOT err MATCHES "ids.txt:2: '99999' is not a token id")
   message(FATAL_ERROR "a bad id should fail naming file and line; got rc ${rc}: ${err}")
 endif()
+# --device cuda: the same scores from the GPU on a machine with one; elsewhere a clear refusal.
+execute_process(COMMAND ${ELECTRA} detect --model ${model} --vocab ${VOCAB} --device cuda "The cat sat on the mat."
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0)
+  expect("${out}" "\\[CLS\\] +101 +0\\.[0-9]+\nthe +1996 +0\\.[0-9]+\ncat +4937 +0\\.[0-9]+")
+elseif(NOT err MATCHES "--device cuda: (no CUDA device is visible|this electra was built without)")
+  message(FATAL_ERROR "detect --device cuda should score or say why it cannot; got rc ${rc}: ${err}")
+endif()

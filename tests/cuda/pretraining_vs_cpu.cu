@@ -3,9 +3,9 @@
 // with both encoders projected (E ≠ H), padding, token types and dropout on: the same Rng seed
 // must give the same masking, dropout masks and Gumbel samples, the same losses, and every one
 // of the model's parameter gradients, compared by name. Also: the MLM-only objective, eval
-// mode, TF32 and bf16 GEMMs, the fused AdamW against optim::AdamW, and no cudaMalloc once a
-// step has warmed the allocator up. Exits 1 on failure,
-// 77 (ctest: skipped) without a GPU; CI only compiles it.
+// mode, TF32 and bf16 GEMMs, the fused AdamW against optim::AdamW, no cudaMalloc once a step
+// has warmed the allocator up, and the replaced-token detector (`electra detect --device
+// cuda`). Exits 1 on failure, 77 (ctest: skipped) without a GPU; CI only compiles it.
 //
 // Tolerances. fp32: each gradient tensor within 2e-4 of its largest element (plus 1e-7), the
 // losses within 1e-5 relative: the GPU sums in other orders (GEMM tiles, block reductions,
@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <electra/backend/cuda/detector.cuh>
 #include <electra/backend/cuda/optimizer.cuh>
 #include <electra/backend/cuda/pretraining.cuh>
 #include <electra/optim/clip.hpp>
@@ -230,6 +231,27 @@ void check_no_malloc_after_warmup(Checks& c) {
                " cudaMalloc calls after steps 1, 2, 3");
 }
 
+// `electra detect --device cuda`: the discriminator's evaluation logits from its HF-named tensors
+// (discriminator_parameters()) against ElectraModel::discriminate, with and without token types.
+void check_detector(Checks& c) {
+  const model::ElectraDims dims = small_dims();
+  Rng init(13);
+  const model::ElectraModel<float> m(dims, init);
+  std::mt19937 data_rng(8);
+  const model::Batch batch = random_batch(data_rng);
+  cu::GemmContext gemm;
+  const cu::DeviceParameters dev(m.discriminator_parameters());
+  cu::ReplacedTokenDetector detector(dims.discriminator, dev, cu::DeviceContext{&gemm, cu::ComputeMode::fp32});
+  for (const bool with_types : {true, false}) {
+    const Tensor<std::int32_t> types = with_types ? batch.token_types : Tensor<std::int32_t>();
+    Rng rng(0);
+    const Tensor<float> want = m.discriminate(batch.input_ids, types, batch.input_mask, rng, false).value();
+    const Tensor<float> got = detector.logits(batch.input_ids, types, batch.input_mask);
+    c.close(std::string("detector logits [B,T]") + (with_types ? ", token types" : ", no token types"),
+            got.to_vector(), want.contiguous().to_vector(), 1e-4, 1e-5);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -259,6 +281,7 @@ int main() {
     check_optimizer(c, true);
     check_optimizer(c, false);
     check_no_malloc_after_warmup(c);
+    check_detector(c);
   } catch (const std::exception& e) {
     c.expect("no exception", false, e.what());
   }

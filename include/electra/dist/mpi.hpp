@@ -46,7 +46,7 @@ class MpiCommunicator final : public Communicator {
   void allreduce_sum(double* data, std::size_t n) override { reduce(data, n, MPI_DOUBLE); }
   void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
   std::string describe() const override {
-    return detail::concat(size_, " MPI processes (this is rank ", rank_, ")");
+    return electra::detail::concat(size_, " MPI processes (this is rank ", rank_, ")");
   }
 
   // Ends the whole job with `code` (every rank), e.g. after an error on one rank.
@@ -76,7 +76,7 @@ class MpiCommunicator final : public Communicator {
     char text[MPI_MAX_ERROR_STRING];
     int len = 0;
     MPI_Error_string(code, text, &len);
-    throw error(detail::concat(call, " failed on rank ", rank_, ": ", std::string(text, std::size_t(len))));
+    throw error(electra::detail::concat(call, " failed on rank ", rank_, ": ", std::string(text, std::size_t(len))));
   }
 
   int rank_ = 0, size_ = 1;

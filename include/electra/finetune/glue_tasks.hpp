@@ -38,7 +38,7 @@ struct GlueTask {
   const std::string& submission_file(std::string_view test_split) const {
     for (std::size_t i = 0; i < test_splits.size(); ++i)
       if (test_splits[i] == test_split) return submission_files[i];
-    throw value_error(detail::concat("GLUE task '", name, "' has no test split '", test_split, "'"));
+    throw value_error(electra::detail::concat("GLUE task '", name, "' has no test split '", test_split, "'"));
   }
 };
 
@@ -80,7 +80,7 @@ inline const GlueTask& glue_task(std::string_view name) {
     if (key == t.name || key == lower(t.dir)) return t;
     valid += (valid.empty() ? "" : ", ") + t.name;
   }
-  throw value_error(detail::concat("unknown GLUE task '", name, "'; valid tasks: ", valid));
+  throw value_error(electra::detail::concat("unknown GLUE task '", name, "'; valid tasks: ", valid));
 }
 
 }  // namespace electra::finetune

@@ -92,8 +92,9 @@ struct EncoderDims {
   double hidden_dropout = 0.1, attention_dropout = 0.1, layer_norm_eps = 1e-12;
 
   std::string to_string() const {
-    return detail::concat("vocab ", vocab, ", max positions ", max_pos, ", token types ", type_vocab, ", layers ",
-                          layers, ", hidden ", hidden, ", embedding ", embed, ", heads ", heads, ", ffn ", ffn);
+    return electra::detail::concat("vocab ", vocab, ", max positions ", max_pos, ", token types ", type_vocab,
+                                   ", layers ", layers, ", hidden ", hidden, ", embedding ", embed, ", heads ", heads,
+                                   ", ffn ", ffn);
   }
   void validate(const char* what) const {
     ELECTRA_CHECK(vocab > 0 && max_pos > 0 && type_vocab > 0 && layers > 0 && hidden > 0 && embed > 0 && heads > 0 &&

@@ -84,9 +84,11 @@ struct DeviceDiscriminatorHead {
   };
 
   DeviceDiscriminatorHead() = default;
-  DeviceDiscriminatorHead(const DeviceParameters& p, const model::EncoderDims& d)
-      : dense(p, "discriminator.discriminator_predictions.dense", d.hidden, d.hidden),
-        dense_prediction(p, "discriminator.discriminator_predictions.dense_prediction", d.hidden, 1),
+  // prefix: "discriminator." in ElectraModel::parameters(), "" in discriminator_parameters() (HF's names)
+  DeviceDiscriminatorHead(const DeviceParameters& p, const model::EncoderDims& d,
+                          const std::string& prefix = "discriminator.")
+      : dense(p, prefix + "discriminator_predictions.dense", d.hidden, d.hidden),
+        dense_prediction(p, prefix + "discriminator_predictions.dense_prediction", d.hidden, 1),
         hidden(d.hidden) {}
 
   void forward(const DeviceContext& c, Saved& s, const float* h, index_t R) const {
