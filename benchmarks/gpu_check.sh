@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The GPU session's one command for the CUDA backend (issue 7), in order of importance:
-#   1. the CUDA tests against the CPU backend (kernels, layers, a whole pretraining step);
+#   1. the CUDA tests against the CPU backend (kernels, layers, a whole pretraining step, a
+#      fine-tuning step for each head, the replaced-token detector);
 #   2. the ELECTRA-Small pretraining step (batch 128 x 128, + clip + AdamW) in fp32, tf32 and
 #      bf16 GEMM modes, with tokens/s and MFU (bench_cuda_step), then the same step in PyTorch
 #      eager on the same GPU (fp32, tf32, bf16 autocast) when `python3 -c "import torch"` finds
 #      CUDA there, with the side-by-side ratio;
 #   3. the electra program end to end: Small pretraining on the bundled corpus with
-#      --device cuda (bf16 GEMMs), a checkpoint, and a --resume that continues it;
+#      --device cuda (bf16 GEMMs), a checkpoint, and a --resume that continues it; then that
+#      model fine-tuned on the test fixtures (finetune sst2, squad) and detect, on the GPU;
 #   4. cuBLASLt GEMM throughput at ELECTRA-Small's shapes.
 # Every step runs under `timeout`, capped by a deadline so that the whole script ends within
 # 8 minutes; a step that no longer fits is skipped and says so. Logs are written to
@@ -30,8 +32,9 @@ cd "$(dirname "$0")/.." || exit 1
 BUILD=build-cuda
 PREBUILT=$BUILD/gpu-bin
 TARGETS=(cuda_functors_on_device cuda_kernels_vs_cpu cuda_gemm_vs_cpu cuda_layers_vs_cpu cuda_pretraining_vs_cpu
-  bench_cuda_gemm bench_cuda_step electra_cli)
-TESTS=(cuda_functors_on_device cuda_kernels_vs_cpu cuda_gemm_vs_cpu cuda_layers_vs_cpu cuda_pretraining_vs_cpu)
+  cuda_task_model_vs_cpu bench_cuda_gemm bench_cuda_step electra_cli)
+TESTS=(cuda_functors_on_device cuda_kernels_vs_cpu cuda_gemm_vs_cpu cuda_layers_vs_cpu cuda_pretraining_vs_cpu
+  cuda_task_model_vs_cpu)
 
 # A hash of the sources the targets are built from (every header they can include).
 source_stamp() {
@@ -255,6 +258,29 @@ else
   say "electra pretrain --device cuda (Small, batch 128, 40 steps, then --resume to 60): exit $rc"
   tr '\r' '\n' < "$LOGS/electra_cli.log" | grep -E '^(pretraining|step (10|40|60)/|done|electra)' | tee -a "$SUMMARY"
   [[ $rc == 0 ]] || failed=1
+  # The plumbing of the other commands on the GPU, on the tests' small fixtures (a few steps each).
+  if [[ $rc == 0 ]]; then
+    fixtures=tests/fixtures
+    within 60 "$exe" finetune --task sst2 --data $fixtures/glue/SST-2 --init "$run/small" --out "$run/sst2" \
+      --device cuda --precision bf16 --epochs 3 --batch 2 > "$LOGS/electra_finetune.log" 2>&1
+    step_rc=$?
+    say "electra finetune --device cuda (SST-2 fixture, from that model): exit $step_rc"
+    [[ $step_rc == 0 ]] || failed=1
+    grep -E 'device:|dev, median' "$LOGS/electra_finetune.log" | tee -a "$SUMMARY"
+    within 60 "$exe" squad --train $fixtures/squad/v1.1-unicode.json --dev $fixtures/squad/v1.1-unicode.json \
+      --init "$run/small" --out "$run/squad" --device cuda --max-seq-len 128 --doc-stride 64 --epochs 2 --batch 2 \
+      > "$LOGS/electra_squad.log" 2>&1
+    step_rc=$?
+    say "electra squad --device cuda (SQuAD fixture): exit $step_rc"
+    [[ $step_rc == 0 ]] || failed=1
+    grep -E 'device:|SQuAD .* dev:' "$LOGS/electra_squad.log" | tee -a "$SUMMARY"
+    within 30 "$exe" detect --model "$run/small/discriminator" --vocab "$vocab" --device cuda \
+      "the chef cooked the meal ." > "$LOGS/electra_detect.log" 2>&1
+    step_rc=$?
+    say "electra detect --device cuda: exit $step_rc"
+    [[ $step_rc == 0 ]] || failed=1
+    head -4 "$LOGS/electra_detect.log" | tee -a "$SUMMARY"
+  fi
 fi
 
 # ---- 4. GEMM throughput ------------------------------------------------------------------------

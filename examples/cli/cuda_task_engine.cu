@@ -45,6 +45,7 @@ class CudaTaskEngine final : public finetune::TaskEngine<float> {
 
   finetune::HeadValues<float> predict(const finetune::SequenceBatch& inputs) override { return step_.predict(inputs); }
 
+  // The weights only: fine-tuning never resumes, so the CPU optimizer's moments are not needed.
   void sync_to_host() override { params_.download_values(host_parameters_); }
 
   std::string describe() const override {

@@ -97,33 +97,71 @@ class Checks {
 };
 
 // Every parameter's gradient, GPU against CPU, one line per tensor that fails (and a summary).
+// A tensor passes when max |diff| <= rel · scale + 1e-7, scale its largest |gradient|; for a
+// bias, scale is at least its layer's weight gradient's: some biases' exact gradient is zero
+// by an invariance (attention keys' bias under softmax's shift, the span head's bias under each
+// row's softmax − one-hot), so what remains is rounding of terms as large as the weight's.
 inline void compare_gradients(Checks& c, const std::string& tag, const nn::ParameterList<float>& cpu,
                               const nn::ParameterList<float>& gpu, double rel) {
+  auto largest = [](const std::vector<float>& v) {
+    double m = 0;
+    for (float x : v) m = std::max(m, double(std::fabs(x)));
+    return m;
+  };
+  auto cpu_grad = [&](std::size_t i) {
+    return cpu[i].var.has_grad() ? cpu[i].var.grad().to_vector()
+                                 : std::vector<float>(std::size_t(cpu[i].var.shape().numel()), 0.f);
+  };
   int bad = 0;
   double worst = 0;
   std::string worst_name;
   for (std::size_t i = 0; i < cpu.size(); ++i) {
-    const std::vector<float> want = cpu[i].var.has_grad()
-                                        ? cpu[i].var.grad().to_vector()
-                                        : std::vector<float>(std::size_t(cpu[i].var.shape().numel()), 0.f);
+    const std::vector<float> want = cpu_grad(i);
     const std::vector<float> got = gpu[i].var.grad().to_vector();
-    double scale = 0, diff = 0;
+    double scale = largest(want), diff = 0;
+    const std::string& name = cpu[i].name;
+    if (name.size() > 5 && name.ends_with(".bias"))
+      for (std::size_t j = 0; j < cpu.size(); ++j)
+        if (cpu[j].name == name.substr(0, name.size() - 5) + ".weight") scale = std::max(scale, largest(cpu_grad(j)));
     for (std::size_t k = 0; k < want.size(); ++k) {
-      scale = std::max(scale, double(std::fabs(want[k])));
       const double e = std::fabs(double(got[k]) - double(want[k]));
       diff = std::isnan(e) ? INFINITY : std::max(diff, e);
     }
     const double ratio = diff / (scale + 1e-30);
-    if (ratio > worst) worst = ratio, worst_name = cpu[i].name;
+    if (ratio > worst) worst = ratio, worst_name = name;
     if (!(diff <= rel * scale + 1e-7)) {
       ++bad;
-      c.expect(tag + ": gradient of " + cpu[i].name, false,
-               "max |diff| " + std::to_string(diff) + " against max |grad| " + std::to_string(scale));
+      c.expect(tag + ": gradient of " + name, false,
+               "max |diff| " + std::to_string(diff) + " against a scale of " + std::to_string(scale));
     }
   }
   c.expect(tag + ": all " + std::to_string(cpu.size()) + " parameter gradients", bad == 0,
            std::to_string(bad) + " outside " + std::to_string(rel) + " of their scale; worst " + worst_name + " at " +
                std::to_string(worst));
+}
+
+// Runs `step` three times with the default allocator: the third may not call cudaMalloc.
+template <class Step>
+void expect_no_malloc_after_warmup(Checks& c, const std::string& what, Step&& step) {
+  std::size_t mallocs[3] = {};
+  for (auto& count : mallocs) {
+    step();
+    ELECTRA_CUDA_CHECK(cudaDeviceSynchronize());
+    count = cuda::default_allocator().stats().cuda_malloc_calls;
+  }
+  c.expect(what + ": no cudaMalloc after the warm-up steps", mallocs[2] == mallocs[1],
+           std::to_string(mallocs[0]) + ", " + std::to_string(mallocs[1]) + ", " + std::to_string(mallocs[2]) +
+               " cudaMalloc calls after steps 1, 2, 3");
+}
+
+// Runs one group of checks; an exception fails that group alone, so later groups still run.
+template <class F>
+void guarded(Checks& c, const std::string& name, F&& checks) {
+  try {
+    checks();
+  } catch (const std::exception& e) {
+    c.expect(name + ": no exception", false, e.what());
+  }
 }
 
 }  // namespace electra::cuda_test

@@ -219,16 +219,10 @@ void check_no_malloc_after_warmup(Checks& c) {
   const cu::DeviceParameters dev(m.parameters());
   cu::PretrainingStep step(dims, dev, cu::DeviceContext{&gemm, cu::ComputeMode::fp32});
   Rng rng(3);
-  std::size_t mallocs[3] = {};
-  for (auto& count : mallocs) {
+  cuda_test::expect_no_malloc_after_warmup(c, "pretraining step", [&] {
     dev.zero_grads();
     step.run(batch, rng, true);
-    ELECTRA_CUDA_CHECK(cudaDeviceSynchronize());
-    count = cu::default_allocator().stats().cuda_malloc_calls;
-  }
-  c.expect("pretraining step: no cudaMalloc after the warm-up steps", mallocs[2] == mallocs[1],
-           std::to_string(mallocs[0]) + ", " + std::to_string(mallocs[1]) + ", " + std::to_string(mallocs[2]) +
-               " cudaMalloc calls after steps 1, 2, 3");
+  });
 }
 
 // `electra detect --device cuda`: the discriminator's evaluation logits from its HF-named tensors
@@ -247,8 +241,8 @@ void check_detector(Checks& c) {
     Rng rng(0);
     const Tensor<float> want = m.discriminate(batch.input_ids, types, batch.input_mask, rng, false).value();
     const Tensor<float> got = detector.logits(batch.input_ids, types, batch.input_mask);
-    c.close(std::string("detector logits [B,T]") + (with_types ? ", token types" : ", no token types"),
-            got.to_vector(), want.contiguous().to_vector(), 1e-4, 1e-5);
+    c.close(std::string("detector logits [B,T]") + (with_types ? ", token types" : ", no token types"), got.to_vector(),
+            want.contiguous().to_vector(), 1e-4, 1e-5);
   }
 }
 
@@ -257,33 +251,26 @@ void check_detector(Checks& c) {
 int main() {
   Checks c;
   if (!cuda_test::has_device("CUDA pretraining step vs CPU")) return 77;
-  try {
-    const auto fp32 = cu::ComputeMode::fp32;
-    check_step(c, {.tag = "ELECTRA step, dropout on, fp32"});
-    check_step(c, {.tag = "ELECTRA step, eval mode, fp32", .training = false});
-    check_step(c, {.tag = "MLM-only step, fp32", .electra_objective = false});
-    check_step(c,
-               {.tag = "ELECTRA step, repeated masked positions, fp32", .seed = 7, .expect_repeated_position = true});
-    check_step(
-        c,
-        {.tag = "ELECTRA step, E = H (no projection), no token types, fp32", .equal_embed = true, .with_types = false});
-    check_step(c, {.tag = "ELECTRA step, fixed samples, fp32", .mode = fp32, .fixed_samples = true});
-    check_step(c, {.tag = "ELECTRA step, fixed samples, tf32",
-                   .mode = cu::ComputeMode::tf32,
-                   .grad_rel = 3e-2,
-                   .loss_rel = 3e-3,
-                   .fixed_samples = true});
-    check_step(c, {.tag = "ELECTRA step, fixed samples, bf16",
-                   .mode = cu::ComputeMode::bf16,
-                   .grad_rel = 6e-2,
-                   .loss_rel = 1e-2,
-                   .fixed_samples = true});
-    check_optimizer(c, true);
-    check_optimizer(c, false);
-    check_no_malloc_after_warmup(c);
-    check_detector(c);
-  } catch (const std::exception& e) {
-    c.expect("no exception", false, e.what());
-  }
+  auto step = [&](const StepCase& k) { cuda_test::guarded(c, k.tag, [&] { check_step(c, k); }); };
+  step({.tag = "ELECTRA step, dropout on, fp32"});
+  step({.tag = "ELECTRA step, eval mode, fp32", .training = false});
+  step({.tag = "MLM-only step, fp32", .electra_objective = false});
+  step({.tag = "ELECTRA step, repeated masked positions, fp32", .seed = 7, .expect_repeated_position = true});
+  step({.tag = "ELECTRA step, E = H (no projection), no token types, fp32", .equal_embed = true, .with_types = false});
+  step({.tag = "ELECTRA step, fixed samples, fp32", .fixed_samples = true});
+  cuda_test::guarded(c, "AdamW (ELECTRA objective)", [&] { check_optimizer(c, true); });
+  cuda_test::guarded(c, "AdamW (MLM-only objective)", [&] { check_optimizer(c, false); });
+  cuda_test::guarded(c, "no cudaMalloc after warm-up", [&] { check_no_malloc_after_warmup(c); });
+  cuda_test::guarded(c, "detector", [&] { check_detector(c); });
+  step({.tag = "ELECTRA step, fixed samples, tf32",
+        .mode = cu::ComputeMode::tf32,
+        .grad_rel = 3e-2,
+        .loss_rel = 3e-3,
+        .fixed_samples = true});
+  step({.tag = "ELECTRA step, fixed samples, bf16",
+        .mode = cu::ComputeMode::bf16,
+        .grad_rel = 6e-2,
+        .loss_rel = 1e-2,
+        .fixed_samples = true});
   return c.finish();
 }

@@ -162,16 +162,10 @@ void check_no_malloc_after_warmup(Checks& c) {
   cu::TaskStep step({small_dims(), HeadKind::hf, Pooling::mean, 3}, dev,
                     cu::DeviceContext{&gemm, cu::ComputeMode::fp32});
   Rng rng(3);
-  std::size_t mallocs[3] = {};
-  for (auto& count : mallocs) {
+  cuda_test::expect_no_malloc_after_warmup(c, "fine-tuning step", [&] {
     dev.zero_grads();
     step.run(batch, rng, 1.0);
-    ELECTRA_CUDA_CHECK(cudaDeviceSynchronize());
-    count = cu::default_allocator().stats().cuda_malloc_calls;
-  }
-  c.expect("fine-tuning step: no cudaMalloc after the warm-up steps", mallocs[2] == mallocs[1],
-           std::to_string(mallocs[0]) + ", " + std::to_string(mallocs[1]) + ", " + std::to_string(mallocs[2]) +
-               " cudaMalloc calls after steps 1, 2, 3");
+  });
 }
 
 }  // namespace
@@ -179,31 +173,28 @@ void check_no_malloc_after_warmup(Checks& c) {
 int main() {
   Checks c;
   if (!cuda_test::has_device("CUDA fine-tuning step vs CPU")) return 77;
-  try {
-    check_step(c, {.tag = "official head, cls, labels, dropout on, fp32"});
-    check_step(c, {.tag = "official head, eval mode, fp32", .training = false});
-    check_step(c, {.tag = "hf head, mean pooling, regression, dropout on, fp32",
-                   .head = HeadKind::hf,
-                   .pooling = Pooling::mean,
-                   .kind = TargetKind::values,
-                   .outputs = 1});
-    check_step(c, {.tag = "hf head, cls, labels, fp32", .head = HeadKind::hf, .outputs = 2, .scale = 1.0});
-    check_step(c,
-               {.tag = "span head, dropout on, fp32", .head = HeadKind::span, .kind = TargetKind::span, .outputs = 2});
-    check_step(c, {.tag = "span head, tf32",
-                   .head = HeadKind::span,
-                   .kind = TargetKind::span,
-                   .outputs = 2,
-                   .mode = cu::ComputeMode::tf32,
-                   .grad_rel = 3e-2,
-                   .loss_rel = 3e-3});
-    check_step(c, {.tag = "official head, bf16", .mode = cu::ComputeMode::bf16, .grad_rel = 6e-2, .loss_rel = 1e-2});
-    check_predict(c, HeadKind::official, Pooling::mean, 3);
-    check_predict(c, HeadKind::span, Pooling::cls, 2);
-    check_bad_label_refused(c);
-    check_no_malloc_after_warmup(c);
-  } catch (const std::exception& e) {
-    c.expect("no exception", false, e.what());
-  }
+  auto step = [&](const TaskCase& k) { cuda_test::guarded(c, k.tag, [&] { check_step(c, k); }); };
+  step({.tag = "official head, cls, labels, dropout on, fp32"});
+  step({.tag = "official head, eval mode, fp32", .training = false});
+  step({.tag = "hf head, mean pooling, regression, dropout on, fp32",
+        .head = HeadKind::hf,
+        .pooling = Pooling::mean,
+        .kind = TargetKind::values,
+        .outputs = 1});
+  step({.tag = "hf head, cls, labels, fp32", .head = HeadKind::hf, .outputs = 2, .scale = 1.0});
+  step({.tag = "span head, dropout on, fp32", .head = HeadKind::span, .kind = TargetKind::span, .outputs = 2});
+  cuda_test::guarded(c, "predict, classification head",
+                     [&] { check_predict(c, HeadKind::official, Pooling::mean, 3); });
+  cuda_test::guarded(c, "predict, span head", [&] { check_predict(c, HeadKind::span, Pooling::cls, 2); });
+  cuda_test::guarded(c, "bad label", [&] { check_bad_label_refused(c); });
+  cuda_test::guarded(c, "no cudaMalloc after warm-up", [&] { check_no_malloc_after_warmup(c); });
+  step({.tag = "span head, tf32",
+        .head = HeadKind::span,
+        .kind = TargetKind::span,
+        .outputs = 2,
+        .mode = cu::ComputeMode::tf32,
+        .grad_rel = 3e-2,
+        .loss_rel = 3e-3});
+  step({.tag = "official head, bf16", .mode = cu::ComputeMode::bf16, .grad_rel = 6e-2, .loss_rel = 1e-2});
   return c.finish();
 }

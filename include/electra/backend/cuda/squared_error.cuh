@@ -26,7 +26,7 @@ static __global__ void __launch_bounds__(1024)
 static __global__ void squared_error_backward_kernel(float* dx, const float* x, const float* y, index_t n, float g) {
   for (index_t i = global_thread_index(); i < n; i += grid_threads()) {
     const float d = x[i] - y[i];
-    dx[i] += g * d + g * d;
+    dx[i] += __fadd_rn(__fmul_rn(g, d), __fmul_rn(g, d));  // rounded as the CPU, no fused multiply-add
   }
 }
 }  // namespace detail

@@ -89,10 +89,16 @@ struct DeviceTaskBatch {
     ELECTRA_CHECK(span_head == (t.kind == finetune::TargetKind::span), value_error, where,
                   ": span targets go with the span head, labels and values with a classification head");
     switch (t.kind) {
-      case finetune::TargetKind::classes:
-        check_ids_below(where, "label", t.labels, m.outputs);
-        labels = to_device(t.labels, stream, allocator);
+      case finetune::TargetKind::classes: {
+        ELECTRA_CHECK(t.labels.shape() == Shape{B}, shape_error, where, ": labels ", t.labels.shape().to_string(),
+                      " must be [", B, "]");
+        const Tensor<std::int32_t> c = t.labels.contiguous();
+        for (index_t i = 0; i < B; ++i)  // ops::kIgnoreIndex gives a row no weight, as on the CPU
+          ELECTRA_CHECK(c.data()[i] == ops::kIgnoreIndex || (c.data()[i] >= 0 && c.data()[i] < m.outputs), index_error,
+                        where, ": label ", c.data()[i], " at flat index ", i, " is outside [0, ", m.outputs, ")");
+        labels = to_device(c, stream, allocator);
         break;
+      }
       case finetune::TargetKind::values: {
         ELECTRA_CHECK(m.outputs == 1, shape_error, where, ": regression needs one output, the head has ", m.outputs);
         Tensor<float> v({B});
@@ -101,6 +107,9 @@ struct DeviceTaskBatch {
         break;
       }
       case finetune::TargetKind::span:
+        ELECTRA_CHECK(t.starts.shape() == Shape{B} && t.ends.shape() == Shape{B}, shape_error, where,
+                      ": answer starts ", t.starts.shape().to_string(), " and ends ", t.ends.shape().to_string(),
+                      " must both be [", B, "]");
         check_ids_below(where, "answer start", t.starts, T);
         check_ids_below(where, "answer end", t.ends, T);
         starts = to_device(t.starts, stream, allocator);
@@ -124,15 +133,12 @@ class DeviceTaskModel {
   };
 
   DeviceTaskModel(const TaskModelShape& m, const DeviceParameters& p)
-      : m_(m),
+      : m_((check(m), m)),
         embeddings_(p, "electra.embeddings", m.dims),
         encoder_(p, "electra", m.dims),
         dense_(m.head == finetune::HeadKind::hf ? DeviceLinear(p, "classifier.dense", m.dims.hidden, m.dims.hidden)
                                                 : DeviceLinear()),
-        classifier_(p, output_layer_name(m.head), m.dims.hidden, m.outputs) {
-    ELECTRA_CHECK(m.head != finetune::HeadKind::span || m.outputs == 2, value_error,
-                  "cuda fine-tuning: the span head has 2 outputs, got ", m.outputs);
-  }
+        classifier_(p, output_layer_name(m.head), m.dims.hidden, m.outputs) {}
 
   const TaskModelShape& shape() const { return m_; }
 
@@ -189,6 +195,14 @@ class DeviceTaskModel {
   }
 
  private:
+  static void check(const TaskModelShape& m) {
+    m.dims.validate("cuda fine-tuning encoder");
+    ELECTRA_CHECK(m.outputs >= 1, value_error, "cuda fine-tuning: a task head needs at least one output, got ",
+                  m.outputs);
+    ELECTRA_CHECK(m.head != finetune::HeadKind::span || m.outputs == 2, value_error,
+                  "cuda fine-tuning: the span head has 2 outputs, got ", m.outputs);
+  }
+
   static std::string output_layer_name(finetune::HeadKind head) {
     switch (head) {
       case finetune::HeadKind::official:
