@@ -2,7 +2,8 @@
 // driven here by an engine that trains a CPU twin of the model the way the plain path trains the
 // master. With it the Pretrainer must follow the plain path bit for bit (the same masking, keys,
 // loss shares over micro-batches, clip and AdamW), leave the master copy alone until
-// sync_to_host(), and continue from a loaded state after sync_to_device().
+// sync_to_host(), evaluate held-out batches on the engine, and continue from a loaded state
+// after sync_to_device().
 #include <doctest/doctest.h>
 
 #include <electra/optim/clip.hpp>
@@ -41,6 +42,11 @@ class TwinEngine final : public train::StepEngine<float> {
     ++micro_batches;
     return {r.metrics, double(loss.item())};
   }
+  train::PretrainMetrics evaluate(const model::Batch& batch, Rng& rng) override {
+    NoGradGuard no_grad;
+    ++evaluations;
+    return model::pretraining_step(twin_, batch, rng, false, master_.options().objective).metrics;
+  }
   double clip_and_update(double lr, double max_norm) override {
     const double norm = optim::clip_grad_global_norm(params_, max_norm);
     optimizer_.step(lr);
@@ -53,7 +59,7 @@ class TwinEngine final : public train::StepEngine<float> {
   std::string precision_name() const override { return "cpu-twin"; }
   double peak_flops() const override { return 0; }
 
-  int micro_batches = 0;
+  int micro_batches = 0, evaluations = 0;
 
  private:
   train::Pretrainer<float>& master_;
@@ -118,6 +124,15 @@ TEST_CASE("a StepEngine training a CPU twin follows the plain pretraining path b
     // The engine trained; the master copy is untouched until sync_to_host().
     CHECK(same_values(with_engine.parameters(), initial));
     CHECK_FALSE(same_values(plain.parameters(), initial));
+    // Held-out evaluation runs on the engine: the same metrics as the plain path's, although the
+    // master copy is still the initial model.
+    Rng eval_a(9), eval_b(9);
+    const train::PretrainMetrics ea = plain.evaluate(test::four_sequences(), eval_a),
+                                 eb = with_engine.evaluate(test::four_sequences(), eval_b);
+    CHECK(e->evaluations == 1);
+    CHECK(ea.total_loss == eb.total_loss);
+    CHECK(ea.mlm_accuracy == eb.mlm_accuracy);
+    CHECK(ea.disc_auc == eb.disc_auc);
     with_engine.sync_to_host();
     CHECK(same_values(with_engine.parameters(), plain.parameters()));
     for (std::size_t i = 0; i < plain.optimizer().size(); ++i)

@@ -36,7 +36,7 @@ inline const char* kPretrainUsage =
     "--precision bf16: bfloat16 matmuls with fp32 accumulation and fp32 master weights (AMX tiles where the CPU\n"
     "has them, an exact emulation elsewhere); checkpoints record it\n"
     "--device cuda: the step (forward, backward, clip, AdamW) on the GPU, with --precision fp32|tf32|bf16 for its\n"
-    "GEMMs (activations and master weights stay fp32); one process; evaluation and checkpoints use the CPU copy\n"
+    "GEMMs (activations and master weights stay fp32); one process; checkpoints use the CPU copy\n"
     "data-parallel: mpirun -np R electra pretrain ... (each step's batch is R × K × --batch examples)\n";
 inline const char* kPlotUsage = "usage: electra plot RUN [--out FILE.svg]\n";
 

@@ -37,12 +37,19 @@ class CudaEngine final : public train::StepEngine<float> {
 
   train::EngineMicroResult forward_backward(const model::Batch& batch, model::MaskedBatch<float> masked, Rng& rng,
                                             double mlm_scale, double rtd_scale) override {
-    const bool electra_objective = trainer_.options().objective.electra_objective;
     const cu::PretrainingStepResult r =
         step_.run(batch, std::move(masked), Tensor<std::int32_t>(), rng, true, cu::LossScales{mlm_scale, rtd_scale});
-    train::EngineMicroResult out;
-    train::PretrainMetrics& m = out.metrics;
-    if (electra_objective) {
+    return {metrics_of(r, batch), r.share_loss};
+  }
+
+  train::PretrainMetrics evaluate(const model::Batch& batch, Rng& rng) override {
+    return metrics_of(step_.evaluate(batch, rng), batch);
+  }
+
+  // The step's metrics, as model::pretraining_forward computes them from the same outputs.
+  train::PretrainMetrics metrics_of(const cu::PretrainingStepResult& r, const model::Batch& batch) const {
+    train::PretrainMetrics m;
+    if (trainer_.options().objective.electra_objective) {
       m = train::pretrain_metrics(r.predicted, r.sampled, r.masked.target_ids, r.masked.weights, r.disc_logits,
                                   r.labels, batch.input_mask);
       double replaced = 0, real = 0;  // as model::pretraining_forward counts them
@@ -58,8 +65,7 @@ class CudaEngine final : public train::StepEngine<float> {
     }
     m.mlm_loss = double(r.mlm_loss);
     m.total_loss = double(r.loss);
-    out.share_loss = r.share_loss;
-    return out;
+    return m;
   }
 
   double clip_and_update(double lr, double max_norm) override {

@@ -4,8 +4,9 @@
 // must give the same masking, dropout masks and Gumbel samples, the same losses, and every one
 // of the model's parameter gradients, compared by name. Also: the MLM-only objective, eval
 // mode, TF32 and bf16 GEMMs, the fused AdamW against optim::AdamW, no cudaMalloc once a step
-// has warmed the allocator up, and the replaced-token detector (`electra detect --device
-// cuda`). Exits 1 on failure, 77 (ctest: skipped) without a GPU; CI only compiles it.
+// has warmed the allocator up, held-out evaluation (no gradient written), and the
+// replaced-token detector (`electra detect --device cuda`). Exits 1 on failure, 77 (ctest: skipped) without a GPU; CI
+// only compiles it.
 //
 // Tolerances. fp32: each gradient tensor within 2e-4 of its largest element (plus 1e-7), the
 // losses within 1e-5 relative: the GPU sums in other orders (GEMM tiles, block reductions,
@@ -225,6 +226,36 @@ void check_no_malloc_after_warmup(Checks& c) {
   });
 }
 
+// Held-out evaluation (`PretrainingStep::evaluate`): model::pretraining_step in eval mode, the
+// same draws and losses, and no gradient written.
+void check_evaluate(Checks& c) {
+  const model::ElectraDims dims = small_dims();
+  Rng init(17);
+  const model::ElectraModel<float> m(dims, init);
+  std::mt19937 data_rng(12);
+  const model::Batch batch = random_batch(data_rng);
+  Rng cpu_rng(31), gpu_rng(31);
+  model::PretrainingResult<float> want;
+  {
+    NoGradGuard no_grad;
+    want = model::pretraining_step(m, batch, cpu_rng, false);
+  }
+  cu::GemmContext gemm;
+  const nn::ParameterList<float> params = m.parameters();
+  const cu::DeviceParameters dev(params);
+  cu::PretrainingStep step(dims, dev, cu::DeviceContext{&gemm, cu::ComputeMode::fp32});
+  const cu::PretrainingStepResult got = step.evaluate(batch, gpu_rng);
+  c.expect("evaluate: as many random keys as the CPU's eval step", gpu_rng.counter() == cpu_rng.counter(),
+           std::to_string(gpu_rng.counter()) + " against " + std::to_string(cpu_rng.counter()));
+  c.expect("evaluate: same Gumbel samples", got.sampled.to_vector() == want.sampled.to_vector(), "samples");
+  c.expect("evaluate: total loss", close(got.loss, want.loss.item(), 1e-5),
+           std::to_string(got.loss) + " against " + std::to_string(want.loss.item()));
+  std::vector<float> grads(std::size_t(dev.total_floats()));
+  ELECTRA_CUDA_CHECK(cudaMemcpy(grads.data(), dev.grads(), grads.size() * sizeof(float), cudaMemcpyDeviceToHost));
+  c.expect("evaluate: writes no gradient", std::all_of(grads.begin(), grads.end(), [](float g) { return g == 0.f; }),
+           std::to_string(grads.size()) + " gradient floats");
+}
+
 // `electra detect --device cuda`: the discriminator's evaluation logits from its HF-named tensors
 // (discriminator_parameters()) against ElectraModel::discriminate, with and without token types.
 void check_detector(Checks& c) {
@@ -262,6 +293,7 @@ int main() {
   cuda_test::guarded(c, "AdamW (MLM-only objective)", [&] { check_optimizer(c, false); });
   cuda_test::guarded(c, "no cudaMalloc after warm-up", [&] { check_no_malloc_after_warmup(c); });
   cuda_test::guarded(c, "detector", [&] { check_detector(c); });
+  cuda_test::guarded(c, "evaluate", [&] { check_evaluate(c); });
   step({.tag = "ELECTRA step, fixed samples, tf32",
         .mode = cu::ComputeMode::tf32,
         .grad_rel = 3e-2,

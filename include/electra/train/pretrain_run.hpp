@@ -260,13 +260,10 @@ class PretrainRun {
     if (!data_.eval_batches) return;
     const auto batches = data_.eval_batches(options_.batch_size);
     if (batches.empty()) return;
-    trainer_.sync_to_host();  // evaluated on the CPU
     PretrainMetrics sum;
     Rng rng(mix64(trainer_.options().seed ^ 0xE7A1u));
     for (const auto& b : batches) {
-      NoGradGuard no_grad;
-      const auto r = model::pretraining_step(trainer_.model(), b, rng, false, trainer_.options().objective);
-      const PretrainMetrics& m = r.metrics;
+      const PretrainMetrics m = trainer_.evaluate(b, rng);  // on the device engine, if any
       sum.total_loss += m.total_loss, sum.mlm_loss += m.mlm_loss, sum.disc_loss += m.disc_loss;
       sum.mlm_accuracy += m.mlm_accuracy, sum.sampled_accuracy += m.sampled_accuracy;
       sum.disc_accuracy += m.disc_accuracy, sum.disc_precision += m.disc_precision, sum.disc_recall += m.disc_recall;

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "../autograd/grad_mode.hpp"
 #include "../dist/communicator.hpp"
 #include "../dist/grad_sync.hpp"
 #include "../model/pretraining.hpp"
@@ -144,6 +145,12 @@ class Pretrainer {
     if (engine_) engine_->sync_to_device();
   }
   const StepEngine<T>* engine() const { return engine_.get(); }
+  // A held-out batch's metrics in evaluation mode (no gradient), on the engine if there is one.
+  PretrainMetrics evaluate(const model::Batch& batch, Rng& rng) {
+    if (engine_) return engine_->evaluate(batch, rng);
+    NoGradGuard no_grad;
+    return model::pretraining_step(model_, batch, rng, false, options_.objective).metrics;
+  }
   // The engine's weights and moments into the CPU model and optimizer (a no-op without one).
   void sync_to_host() {
     if (engine_) engine_->sync_to_host();

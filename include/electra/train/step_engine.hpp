@@ -2,8 +2,9 @@
 // place of the CPU (the CUDA backend's is examples/cli/cuda_engine.cu). The Pretrainer still
 // masks on the host, keys every micro-batch's randomness and computes the loss shares, so an
 // engine sees exactly the draws and scales the CPU path would; it keeps working copies of the
-// parameters and AdamW moments and writes them back on sync_to_host() (before checkpoints,
-// exports and evaluation) and reads them on sync_to_device() (after a checkpoint is loaded).
+// parameters and AdamW moments and writes them back on sync_to_host() (before checkpoints and
+// exports) and reads them on sync_to_device() (after a checkpoint is loaded). Held-out
+// evaluation runs on the engine too (evaluate).
 #pragma once
 #include <string>
 
@@ -27,6 +28,9 @@ class StepEngine {
   // (already used for its masking), drawn from as the CPU's pretraining_forward draws.
   virtual EngineMicroResult forward_backward(const model::Batch& batch, model::MaskedBatch<T> masked, Rng& rng,
                                              double mlm_scale, double rtd_scale) = 0;
+  // Held-out metrics of a batch in evaluation mode, as model::pretraining_step(model, batch, rng,
+  // false) computes them on the CPU (masking and Gumbel noise drawn from rng); no gradient.
+  virtual PretrainMetrics evaluate(const model::Batch& batch, Rng& rng) = 0;
   // Clip the summed gradients to max_norm, take one AdamW step at lr, zero the gradients.
   // Returns the pre-clip global norm; throws (and updates nothing) if it is not finite.
   virtual double clip_and_update(double lr, double max_norm) = 0;

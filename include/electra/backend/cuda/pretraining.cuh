@@ -215,6 +215,21 @@ class PretrainingStep {
   }
   PretrainingStepResult run(const model::Batch& batch, model::MaskedBatch<float> masked, Tensor<std::int32_t> sampled,
                             Rng& rng, bool training, LossScales scales) {
+    return run_step(batch, std::move(masked), std::move(sampled), rng, training, scales, true);
+  }
+
+  // Held-out evaluation: model::pretraining_step(model, batch, rng, false) on the device, forward
+  // only (the parameters' gradients are not touched).
+  PretrainingStepResult evaluate(const model::Batch& batch, Rng& rng) {
+    model::MaskedBatch<float> masked = model::mask_batch<float>(batch, rng, o_);
+    return run_step(batch, std::move(masked), Tensor<std::int32_t>(), rng, false,
+                    LossScales{o_.mlm_weight, o_.rtd_weight}, false);
+  }
+
+ private:
+  PretrainingStepResult run_step(const model::Batch& batch, model::MaskedBatch<float> masked,
+                                 Tensor<std::int32_t> sampled, Rng& rng, bool training, LossScales scales,
+                                 bool with_backward) {
     const model::EncoderDims &d = dims_.discriminator, &g = dims_.generator;
     const PretrainingBatch in(batch, masked, d.vocab, d.type_vocab, c_.stream, *c_.allocator);
     const index_t B = in.B, T = in.T, R = B * T, M = B * in.N;
@@ -265,7 +280,7 @@ class PretrainingStep {
     }
 
     // 5. backward: the discriminator's graph first (it was recorded last), then the generator's
-    if (o_.electra_objective) {
+    if (with_backward && o_.electra_objective) {
       disc_dlogits = c_.zeros(R);
       bce_with_logits_backward(disc_dlogits.data(), disc_head.logits.data(), labels.data(), bce_scale.data(), R,
                                float(scales.rtd), c_.stream);
@@ -274,7 +289,7 @@ class PretrainingStep {
       discriminator_.backward(c_, disc_encoded, dembedded.data(), dhidden.data(), B, T);
       embeddings_.backward(c_, disc_embedded, dembedded.data(), B, T);
     }
-    {
+    if (with_backward) {
       DeviceArray<float> dlogits = c_.zeros(M * g.vocab), drows = c_.zeros(M * g.hidden),
                          dhidden = c_.zeros(R * g.hidden), dembedded = c_.zeros(R * g.embed);
       cross_entropy_backward(dlogits.data(), head.logits.data(), lse.data(), row_scale.data(), nullptr,
@@ -304,7 +319,6 @@ class PretrainingStep {
     return out;
   }
 
- private:
   model::ElectraDims dims_;
   DeviceContext c_;
   model::PretrainingOptions o_;
