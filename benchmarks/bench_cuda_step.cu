@@ -8,7 +8,9 @@
 // flops_computation.py counts them (what `electra pretrain` reports MFU from), the achieved
 // TFLOP/s and the MFU against the device's dense peak for that mode (a table for A100, H100
 // and H200; other devices print the TFLOP/s only), cudaMalloc calls during the timed steps
-// (expected 0), and the first and last loss as a sanity check. Validates nothing: the tests do.
+// (expected 0), and the first and last loss as a sanity check. Then where the time goes, as
+// medians of separately timed parts: the host's batch and masking, the forward alone (held-out
+// evaluation: eval mode, no backward), and the clip + AdamW. Validates nothing: the tests do.
 // Usage: bench_cuda_step [timed steps per mode, default 20] [config small|tiny|mini, default small]
 //                        [batch, default 128] [sequence length, default 128]
 #include <cuda_runtime.h>
@@ -29,6 +31,21 @@ using namespace electra;
 namespace cu = electra::cuda;
 
 namespace {
+
+// Median seconds of `n` runs of f, each ended by a device synchronisation.
+template <class F>
+double median_seconds(int n, F&& f) {
+  std::vector<double> t;
+  for (int i = 0; i < n; ++i) {
+    ELECTRA_CUDA_CHECK(cudaDeviceSynchronize());
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    ELECTRA_CUDA_CHECK(cudaDeviceSynchronize());
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
 
 model::ElectraDims dims_named(const std::string& name) {
   if (name == "tiny") return model::electra_dims_of<config::Tiny, config::generator_of<config::Tiny>>();
@@ -110,6 +127,17 @@ int main(int argc, char** argv) {
           "steps: %zu  loss %.4f -> %.4f\n",
           cu::to_string(mode), median * 1e3, seconds.front() * 1e3, seconds.back() * 1e3, double(B * T) / median,
           tflops, mfu, mallocs, double(first_loss), double(last_loss));
+      const model::Batch batch = random_batch(B, T, dims.discriminator.vocab, data_rng);
+      const double host = median_seconds(steps, [&] {
+        const model::Batch b = random_batch(B, T, dims.discriminator.vocab, data_rng);
+        (void)model::mask_batch<float>(b, rng, model::PretrainingOptions{});
+      });
+      const double forward = median_seconds(steps, [&] { step.evaluate(batch, rng); });
+      const double update = median_seconds(steps, [&] { optimizer.step(5e-4, 1.0); });
+      std::printf(
+          "parts %-4s host batch + masking %.2f ms, forward alone (eval mode) %.2f ms, clip + AdamW %.2f ms; "
+          "the rest of the step (backward) %.2f ms\n",
+          cu::to_string(mode), host * 1e3, forward * 1e3, update * 1e3, (median - host - forward - update) * 1e3);
       std::fflush(stdout);
     }
   } catch (const std::exception& e) {

@@ -200,7 +200,7 @@ run_bench() {
 }
 
 # ---- 2. the pretraining step: electra, then PyTorch eager on the same GPU ------------------
-run_bench bench_cuda_step 180 '^(device|model FLOPs|step|FAIL)' 20 small 128 128  # Small, batch 128 x 128
+run_bench bench_cuda_step 180 '^(device|model FLOPs|step|parts|FAIL)' 20 small 128 128  # Small, batch 128 x 128
 if timeout 60 python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2> /dev/null; then
   for precision in fp32 tf32 bf16; do
     secs=$(limit 100)
