@@ -1,6 +1,6 @@
 // TaskEngine: a device that runs fine-tuning's forward, backward, clip and AdamW update, and
 // the evaluation forward, in place of the CPU tape (the CUDA backend's is
-// examples/cli/cuda_task_engine.cu). FineTuner still orders the batches, keys dropout from its
+// backend/cuda/finetune_engine.cuh). FineTuner still orders the batches, keys dropout from its
 // Rng and sets the learning rate, so an engine sees exactly the batches, draws and rates the CPU
 // path would; it keeps working copies of the parameters and AdamW moments, and writes the
 // parameters back into the CPU model on sync_to_host() (before the model is saved).

@@ -1,5 +1,5 @@
 // StepEngine: a device that runs a pretraining step's forward, backward, clip and update in
-// place of the CPU (the CUDA backend's is examples/cli/cuda_engine.cu). The Pretrainer still
+// place of the CPU (the CUDA backend's is backend/cuda/pretrain_engine.cuh). The Pretrainer still
 // masks on the host, keys every micro-batch's randomness and computes the loss shares, so an
 // engine sees exactly the draws and scales the CPU path would; it keeps working copies of the
 // parameters and AdamW moments and writes them back on sync_to_host() (before checkpoints and
