@@ -28,7 +28,7 @@ class TwinTaskEngine final : public finetune::TaskEngine<float> {
   explicit TwinTaskEngine(const finetune::TaskEngineSpec<float>& spec)
       : master_(spec.parameters),
         twin_init_(99),
-        twin_(spec.dims, spec.head, spec.head == HeadKind::span ? 2 : spec.outputs, twin_init_, spec.pooling),
+        twin_(spec.dims, spec.head, spec.outputs, twin_init_, spec.pooling),
         params_(twin_.parameters()),
         optimizer_(params_, spec.optimizer ? spec.optimizer->options() : optim::AdamWOptions{}) {
     REQUIRE(params_.size() == master_.size());

@@ -115,7 +115,6 @@ class FineTuner {
                   "fine-tuning: a device engine runs in one process, not under mpirun with ", comm_.size(), " ranks");
     engine_ = engine;
   }
-  TaskEngine<T>* engine() const { return engine_; }
   std::string device() const { return engine_ ? engine_->describe() : "cpu"; }
 
   // One update from a scalar loss built on the model in training mode (one process, CPU);

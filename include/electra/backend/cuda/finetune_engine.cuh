@@ -33,11 +33,7 @@ class FinetuneEngine final : public finetune::TaskEngine<float> {
 
   double clip_and_update(double lr, double max_norm) override {
     ELECTRA_CHECK(optimizer_, value_error, "cuda fine-tuning: this engine was built for evaluation only");
-    optimizer_->step(lr, max_norm);
-    const double norm = optimizer_->last_norm();  // waits for the update
-    check_finite_norm(norm);                      // a non-finite norm skipped the update on the device
-    params_.zero_grads();
-    return norm;
+    return optimizer_->update(lr, max_norm);
   }
 
   finetune::HeadValues<float> predict(const finetune::SequenceBatch& inputs) override { return step_.predict(inputs); }

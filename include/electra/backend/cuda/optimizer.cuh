@@ -3,6 +3,7 @@
 // AdamW of adamw.cuh. The moments live in two arrays laid out like the parameters' values.
 //   DeviceAdamW opt(dev, cpu_adamw);     copies the CPU moments up (zeros for a fresh optimizer)
 //   opt.step(lr, max_norm);              clip to max_norm, then update every parameter
+//   opt.update(lr, max_norm);            the same, then the norm checked and the gradients zeroed
 //   opt.download_state(cpu_adamw);       the moments back, e.g. for a checkpoint
 // The CPU optimizer's parameter list must be DeviceParameters' list, in the same order, and
 // `params` must outlive the optimizer. `has_grad[i] = false` marks a tensor that no step gives a
@@ -37,6 +38,16 @@ class DeviceAdamW {
   void step(double lr, double max_norm, cudaStream_t stream = nullptr) { fused_.step(lr, max_norm, stream); }
   // The last step's pre-clip norm (waits for the stream); NaN/inf means the step was skipped.
   double last_norm(cudaStream_t stream = nullptr) const { return fused_.last_norm(stream); }
+
+  // A training update as the engines run it: step, wait for the norm, throw if it was not
+  // finite (the device then updated nothing), zero the gradients. Returns the pre-clip norm.
+  double update(double lr, double max_norm, cudaStream_t stream = nullptr) {
+    step(lr, max_norm, stream);
+    const double norm = last_norm(stream);
+    check_finite_norm(norm);
+    params_->zero_grads(stream);
+    return norm;
+  }
 
   void upload_state(const optim::AdamW<float>& cpu, cudaStream_t stream = nullptr) const {
     check_same_parameters(cpu);

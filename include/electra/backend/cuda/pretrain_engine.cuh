@@ -62,13 +62,7 @@ class PretrainEngine final : public train::StepEngine<float> {
     return m;
   }
 
-  double clip_and_update(double lr, double max_norm) override {
-    optimizer_.step(lr, max_norm);
-    const double norm = optimizer_.last_norm();  // waits for the update
-    check_finite_norm(norm);                     // a non-finite norm skipped the update on the device
-    params_.zero_grads();
-    return norm;
-  }
+  double clip_and_update(double lr, double max_norm) override { return optimizer_.update(lr, max_norm); }
 
   void sync_to_host() override {
     params_.download_values(trainer_.parameters());
